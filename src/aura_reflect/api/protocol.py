@@ -1,0 +1,116 @@
+"""The public HTTP contract as pydantic models (what /docs shows).
+
+Field names are the ones existing clients send (camelCase). Unknown fields are ignored so that
+newer clients keep working against this engine; out-of-range values are refused, never clamped.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..engine.families import ASPECT_RATIOS
+
+AspectRatio = Literal[ASPECT_RATIOS]  # type: ignore[valid-type]
+
+MAX_SEED = 2**63 - 1
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False, populate_by_name=True)
+
+
+class GenerationConfig(_Schema):
+    steps: int | None = Field(default=None, ge=1, le=150, description="Denoising steps.")
+    guidanceScale: float | None = Field(
+        default=None, ge=0, le=20, description="Classifier-free guidance; overrides the temperature mapping."
+    )
+    modelPath: str | None = Field(
+        default=None,
+        max_length=255,
+        description="A model folder inside the engine's AURA_MODELS_DIR; anything else is refused.",
+    )
+
+
+class RefineConfig(GenerationConfig):
+    """For a refinement, ``steps`` counts the denoising steps actually run on the input."""
+
+    strength: float | None = Field(
+        default=None,
+        ge=0.05,
+        le=1,
+        description="How far the refinement may move from the input (img2img strength). Default 0.55.",
+    )
+
+
+class GenerateRequest(_Schema):
+    prompt: str = Field(min_length=1, description="What to draw.")
+    aspectRatio: AspectRatio = Field(default="Auto", description="'Auto' is the model's native square.")
+    temperature: float = Field(
+        default=1.0, ge=0, le=2, description="Creativity: lower is more literal, higher is more varied."
+    )
+    resolution: Literal["high", "standard"] = "standard"
+    config: GenerationConfig | None = None
+    negativePrompt: str | None = Field(default=None, description="What to steer away from.")
+    seed: int | None = Field(
+        default=None, ge=0, le=MAX_SEED, description="Image i uses seed + i; omitted: a random seed."
+    )
+    numImages: int | None = Field(default=None, ge=1, le=8, description="Default: the engine's SD_NUM_IMAGES.")
+
+
+class RefineRequest(_Schema):
+    refinePrompt: str = Field(min_length=1, description="How to change the selected images.")
+    images: list[str] = Field(
+        min_length=1, max_length=8, description="Base64 PNG (or JPEG/WebP) images to refine, 1 to 8."
+    )
+    config: RefineConfig | None = None
+    negativePrompt: str | None = None
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+
+
+class Timings(BaseModel):
+    queueMs: float = Field(description="Waiting for the device.")
+    generateMs: float = Field(description="The pipeline call.")
+    encodeMs: float = Field(description="PNG encoding and base64.")
+    totalMs: float
+
+
+class ImagesResponse(BaseModel):
+    images: list[str] = Field(description="Base64 PNG images, no data: prefix.")
+    seeds: list[int] = Field(description="The seed of each image; send it back as `seed` to reproduce image 0.")
+    model: str
+    width: int
+    height: int
+    steps: int
+    guidanceScale: float
+    timings: Timings
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok", "loading", "error", "stopping"]
+    version: str
+    device: str | None = None
+    model: str | None = None
+    family: str | None = None
+    dtype: str | None = None
+    scheduler: str | None = None
+    defaultSteps: int | None = None
+    defaultGuidance: float | None = None
+    optimizations: dict[str, bool | str | int | float | None] = Field(default_factory=dict)
+    queue: dict[str, int] = Field(description="depth (waiting), max, running")
+    loadSeconds: float | None = None
+    error: str | None = Field(default=None, description="Why the model is not serving, when it is not.")
+
+
+class ErrorDetail(BaseModel):
+    type: str = Field(description="invalid_request, payload_too_large, overloaded, unavailable, ...")
+    message: str
+    field: str | None = Field(default=None, description="The request field at fault, e.g. images[1].")
+
+
+class ErrorResponse(BaseModel):
+    """The one error shape of every endpoint. ``detail`` repeats the message for FastAPI-style clients."""
+
+    error: ErrorDetail
+    detail: str

@@ -1,0 +1,177 @@
+"""Serving logic: turn protocol requests into engine jobs, await them, encode the answers.
+
+This is where the API's knobs get their meaning:
+
+* ``temperature`` (0–2, default 1) scales the model's default guidance by ``1.5 - 0.5 * t``:
+  0 → 1.5× (most literal), 1 → 1× (the model's default), 2 → 0.5× (most varied). Models whose default
+  guidance is 1 or less (LCM, Lightning: no classifier-free guidance) are left as they are.
+  ``config.guidanceScale`` overrides the mapping.
+* ``seed``: image i uses ``seed + i``; without one, a random base seed is drawn and returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+import unicodedata
+
+from ..core.config import Settings
+from ..engine.families import resolve_size, snap_size
+from ..engine.images import decode_image, encode_png
+from ..engine.loader import LoadedModel, resolve_model_path
+from ..engine.pipeline import (
+    MAX_SCHEDULE_STEPS,
+    EngineOutput,
+    GenerationRequest,
+    RefinementRequest,
+    refine_schedule_steps,
+)
+from ..engine.worker import EngineWorker, Job
+from ..errors import InvalidInput, ModelNotReady, PayloadTooLarge
+from .protocol import GenerateRequest, ImagesResponse, RefineRequest, Timings
+
+DEFAULT_REFINE_STRENGTH = 0.55
+ALLOWED_CONTROL_CHARS = {"\n", "\t", "\r"}
+
+
+def guidance_for_temperature(default_guidance: float, temperature: float) -> float:
+    if default_guidance <= 1.0:
+        return default_guidance
+    return round(default_guidance * (1.5 - 0.5 * temperature), 4)
+
+
+def check_prompt(text: str | None, field: str, settings: Settings) -> str | None:
+    if text is None:
+        return None
+    if len(text) > settings.max_prompt_chars:
+        raise InvalidInput(field, f"is {len(text)} characters; at most {settings.max_prompt_chars} are accepted")
+    for char in text:
+        if unicodedata.category(char) == "Cc" and char not in ALLOWED_CONTROL_CHARS:
+            raise InvalidInput(field, f"contains the control character U+{ord(char):04X}")
+    if field != "negativePrompt" and not text.strip():
+        raise InvalidInput(field, "must not be blank")
+    return text
+
+
+def draw_seeds(seed: int | None, count: int) -> list[int]:
+    base = seed if seed is not None else secrets.randbelow(2**31)
+    return [base + i for i in range(count)]
+
+
+class ServingEngine:
+    """The engine as the HTTP layer sees it: validated requests in, encoded responses out."""
+
+    def __init__(self, settings: Settings, worker: EngineWorker):
+        self.settings = settings
+        self.worker = worker
+
+    def _model(self) -> LoadedModel:
+        model = self.worker.model
+        if model is None:
+            reason = self.worker.error or "model is loading"
+            raise ModelNotReady(reason, retry_after=5)
+        return model
+
+    def _model_path(self, config) -> str | None:
+        if config is None or config.modelPath is None:
+            return None
+        return str(resolve_model_path(self.settings.models_dir, config.modelPath))
+
+    async def generate(self, body: GenerateRequest) -> ImagesResponse:
+        received = time.perf_counter()
+        model = self._model()
+        prompt = check_prompt(body.prompt, "prompt", self.settings)
+        negative = check_prompt(body.negativePrompt, "negativePrompt", self.settings)
+        config = body.config
+        width, height = resolve_size(model.family, body.aspectRatio, body.resolution)
+        steps = config.steps if config and config.steps is not None else model.default_steps
+        if config and config.guidanceScale is not None:
+            guidance = config.guidanceScale
+        else:
+            guidance = guidance_for_temperature(model.default_guidance, body.temperature)
+        count = body.numImages or self.settings.num_images
+        request = GenerationRequest(
+            prompt=prompt or "",
+            negative_prompt=negative,
+            width=width,
+            height=height,
+            steps=steps,
+            guidance_scale=guidance,
+            seeds=draw_seeds(body.seed, count),
+        )
+        job = Job("generate", request, model_path=self._model_path(config))
+        return await self._run(job, received)
+
+    async def refine(self, body: RefineRequest) -> ImagesResponse:
+        received = time.perf_counter()
+        model = self._model()
+        prompt = check_prompt(body.refinePrompt, "refinePrompt", self.settings)
+        negative = check_prompt(body.negativePrompt, "negativePrompt", self.settings)
+        images = await asyncio.to_thread(self._decode_images, body.images, model.vae_scale_factor)
+        config = body.config
+        steps = config.steps if config and config.steps is not None else model.default_steps
+        guidance = config.guidanceScale if config and config.guidanceScale is not None else model.default_guidance
+        strength = config.strength if config and config.strength is not None else DEFAULT_REFINE_STRENGTH
+        if refine_schedule_steps(steps, strength) > MAX_SCHEDULE_STEPS:
+            raise InvalidInput(
+                "config.strength",
+                f"{steps} steps at strength {strength} need a schedule longer than {MAX_SCHEDULE_STEPS} steps; "
+                "raise the strength or lower the steps",
+            )
+        request = RefinementRequest(
+            prompt=prompt or "",
+            negative_prompt=negative,
+            images=images,
+            steps=steps,
+            guidance_scale=guidance,
+            strength=strength,
+            seeds=draw_seeds(body.seed, len(images)),
+        )
+        job = Job("refine", request, model_path=self._model_path(config))
+        return await self._run(job, received)
+
+    def _decode_images(self, encoded: list[str], multiple: int):
+        images = []
+        for i, data in enumerate(encoded):
+            field = f"images[{i}]"
+            image = decode_image(data, field, self.settings.max_image_side, self.settings.max_image_pixels)
+            width, height = snap_size(image.width, image.height, multiple)
+            if width * height > self.settings.max_refine_pixels:
+                raise PayloadTooLarge(
+                    field,
+                    f"is {image.width}×{image.height}; refinement takes at most "
+                    f"{self.settings.max_refine_pixels} pixels — send a smaller image",
+                )
+            if (width, height) != image.size:
+                image = image.resize((width, height), resample=3)  # bicubic, to the model's grid
+            images.append(image)
+        return images
+
+    async def _run(self, job: Job, received: float) -> ImagesResponse:
+        self.worker.submit(job)
+        try:
+            output: EngineOutput = await asyncio.wrap_future(job.future)
+        except asyncio.CancelledError:
+            self.worker.cancel(job)
+            raise
+        encode_started = time.perf_counter()
+        encoded = await asyncio.gather(*(asyncio.to_thread(encode_png, image) for image in output.images))
+        done = time.perf_counter()
+        started = job.started_at or encode_started
+        first = output.images[0]
+        return ImagesResponse(
+            images=list(encoded),
+            seeds=output.seeds,
+            model=output.model,
+            width=first.width,
+            height=first.height,
+            steps=output.steps,
+            guidanceScale=output.guidance_scale,
+            timings=Timings(
+                queueMs=round((started - job.enqueued_at) * 1000, 2),
+                generateMs=round(output.seconds * 1000, 2),
+                encodeMs=round((done - encode_started) * 1000, 2),
+                totalMs=round((done - received) * 1000, 2),
+            ),
+        )

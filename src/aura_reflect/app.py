@@ -1,0 +1,61 @@
+"""The FastAPI application: settings in, engine built in the lifespan and kept on ``app.state``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from . import __version__
+from .api.errors import install_error_handlers
+from .api.limits import BodySizeLimit
+from .api.router import router
+from .api.serving import ServingEngine
+from .core.config import Settings, get_settings
+from .engine.loader import LoadedModel, load_model
+from .engine.worker import EngineWorker
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, loader: Callable[..., LoadedModel] = load_model) -> FastAPI:
+    """Build the app. ``loader`` loads a model from settings (tests pass one that can be held back)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # The model loads on the worker thread, so /health answers "loading" meanwhile.
+        worker = EngineWorker(settings, loader=loader)
+        app.state.settings = settings
+        app.state.worker = worker
+        app.state.serving = ServingEngine(settings, worker)
+        worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+
+    app = FastAPI(
+        title="Aura Reflect Engine",
+        version=__version__,
+        description="Moodboard image generation: text to image, image refinement, engine health.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(router)
+    app.add_middleware(BodySizeLimit, max_bytes=int(settings.max_body_mb * 2**20))
+    # CORS outermost, so that refusals (413, 503 ...) reach a browser with their allow headers.
+    if settings.allow_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allow_origins,
+            allow_credentials=settings.cors_credentials,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Content-Type", "Authorization"],
+            expose_headers=["Retry-After"],
+            max_age=600,
+        )
+    return app

@@ -1,0 +1,142 @@
+"""Settings: the one place that reads the environment.
+
+Every variable is validated at start-up; a bad value stops the engine with a message that names the
+variable (see ``describe_validation_error``) instead of surfacing later as a failed request.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Precision = Literal["auto", "fp16", "bf16", "fp32"]
+DeviceName = Literal["auto", "cuda", "mps", "cpu"]
+
+# Scheduler names users may put in SD_SCHEDULER; "default" keeps the model's own scheduler.
+SCHEDULER_NAMES = (
+    "default",
+    "ddim",
+    "pndm",
+    "lms",
+    "euler",
+    "euler_a",
+    "heun",
+    "dpmpp_2m",
+    "dpmpp_2m_karras",
+    "unipc",
+    "lcm",
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    # --- model -----------------------------------------------------------------------------
+    model_id: str | None = Field(default=None, validation_alias="SD_MODEL_ID")
+    img2img_model_id: str | None = Field(default=None, validation_alias="SD_IMG2IMG_MODEL_ID")
+    lcm_lora_id: str | None = Field(default=None, validation_alias="SD_LCM_LORA_ID")
+    precision: Precision = Field(default="auto", validation_alias="SD_PRECISION")
+    device: DeviceName = Field(default="auto", validation_alias="SD_DEVICE")
+    scheduler: str = Field(default="default", validation_alias="SD_SCHEDULER")
+    steps: int | None = Field(default=None, ge=1, le=150, validation_alias="SD_STEPS")
+    guidance: float | None = Field(default=None, ge=0, le=20, validation_alias="SD_GUIDANCE")
+    num_images: int = Field(default=2, ge=1, le=8, validation_alias="SD_NUM_IMAGES")
+    torch_compile: bool = Field(default=False, validation_alias="TORCH_COMPILE")
+    models_dir: Path | None = Field(default=None, validation_alias="AURA_MODELS_DIR")
+
+    # --- serving ---------------------------------------------------------------------------
+    host: str = Field(default="127.0.0.1", validation_alias="HOST")
+    port: int | None = Field(default=None, ge=1, le=65535, validation_alias="PORT")
+    space_id: str | None = Field(default=None, validation_alias="SPACE_ID")
+    allow_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="ALLOW_ORIGINS"
+    )
+    cors_credentials: bool = Field(default=False, validation_alias="AURA_CORS_CREDENTIALS")
+    max_queue: int = Field(default=8, ge=0, le=1000, validation_alias="AURA_MAX_QUEUE")
+    max_body_mb: float = Field(default=64, gt=0, validation_alias="AURA_MAX_BODY_MB")
+    max_prompt_chars: int = Field(default=2000, ge=1, validation_alias="AURA_MAX_PROMPT_CHARS")
+    max_image_side: int = Field(default=4096, ge=64, validation_alias="AURA_MAX_IMAGE_SIDE")
+    max_image_pixels: int = Field(default=16_777_216, ge=4096, validation_alias="AURA_MAX_IMAGE_PIXELS")
+    # Refinement runs at the input's size; beyond this many pixels it is refused (memory).
+    max_refine_pixels: int = Field(default=1024 * 1024 * 2, ge=4096, validation_alias="AURA_MAX_REFINE_PIXELS")
+
+    @field_validator("allow_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("scheduler")
+    @classmethod
+    def _known_scheduler(cls, value: str) -> str:
+        name = value.strip().lower()
+        if name not in SCHEDULER_NAMES:
+            raise ValueError(f"unknown scheduler {value!r}; choose one of {', '.join(SCHEDULER_NAMES)}")
+        return name
+
+    @model_validator(mode="after")
+    def _no_wildcard_with_credentials(self) -> "Settings":
+        if self.cors_credentials and "*" in self.allow_origins:
+            raise ValueError(
+                "ALLOW_ORIGINS='*' cannot be combined with AURA_CORS_CREDENTIALS=true; list the origins"
+            )
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        """PORT if set; 7860 inside a Hugging Face Space (SPACE_ID is set there); else 8000."""
+        if self.port is not None:
+            return self.port
+        return 7860 if self.space_id else 8000
+
+
+# Field name -> environment variable, for error messages.
+ENV_NAMES = {
+    name: (field.validation_alias if isinstance(field.validation_alias, str) else name.upper())
+    for name, field in Settings.model_fields.items()
+}
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per bad variable: ``SD_PRECISION='fp8': Input should be 'auto', 'fp16', ...``."""
+    lines = []
+    for item in error.errors():
+        loc = item.get("loc") or ()
+        field = str(loc[0]) if loc else ""
+        env = ENV_NAMES.get(field, field) or "configuration"
+        value = os.environ.get(env)
+        shown = f"={value!r}" if value is not None else ""
+        message = item.get("msg", "invalid value").removeprefix("Value error, ")
+        lines.append(f"{env}{shown}: {message}")
+    return "\n".join(lines)
+
+
+class ConfigError(Exception):
+    """The environment holds an invalid setting; the message names the variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return load_settings()
+
+
+__all__ = [
+    "ConfigError",
+    "SCHEDULER_NAMES",
+    "Settings",
+    "get_settings",
+    "load_settings",
+]

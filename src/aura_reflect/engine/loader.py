@@ -1,0 +1,263 @@
+"""Load a diffusers model (hub id or local folder) into a text-to-image and an image-to-image pipeline.
+
+Safetensors only: a folder whose weights are pickle checkpoints is refused, and diffusers is told
+``use_safetensors=True`` so it never falls back to ``.bin`` files from the hub either.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..core.config import Settings
+from ..errors import InvalidInput, ModelLoadError
+from .families import Family, family_from_model_index
+
+log = logging.getLogger(__name__)
+
+WEIGHT_COMPONENTS = ("unet", "vae", "text_encoder", "text_encoder_2", "safety_checker")
+PICKLE_SUFFIXES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
+
+# Defaults per family when SD_STEPS / SD_GUIDANCE are unset.
+FAMILY_DEFAULTS: dict[Family, dict[str, float]] = {
+    "sd": {"steps": 25, "guidance": 7.5},
+    "sdxl": {"steps": 30, "guidance": 5.0},
+}
+
+
+@dataclass
+class LoadedModel:
+    """Everything the engine needs from one resident model."""
+
+    name: str
+    source: str  # the hub id or the resolved folder it came from
+    family: Family
+    text2img: Any
+    img2img: Any
+    device: torch.device
+    dtype: torch.dtype
+    default_steps: int
+    default_guidance: float
+    load_seconds: float
+    optimizations: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def scheduler_name(self) -> str:
+        return type(self.text2img.scheduler).__name__
+
+    @property
+    def vae_scale_factor(self) -> int:
+        return int(getattr(self.text2img, "vae_scale_factor", 8))
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu. A named device that is missing is an error."""
+    has_mps = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps") if has_mps else torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ModelLoadError("SD_DEVICE=cuda but no CUDA device is available (torch.cuda.is_available() is False)")
+    if name == "mps" and not has_mps:
+        raise ModelLoadError("SD_DEVICE=mps but the MPS backend is not available on this machine")
+    return torch.device(name)
+
+
+def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
+    """``auto`` is fp16 on cuda/mps and fp32 on cpu (CPU half precision is slow and lossy)."""
+    if precision == "auto":
+        return torch.float16 if device.type in ("cuda", "mps") else torch.float32
+    return {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[precision]
+
+
+def is_local_reference(model_id: str) -> bool:
+    return model_id.startswith(("/", "./", "../", "~")) or Path(model_id).expanduser().exists()
+
+
+def check_local_model(folder: Path) -> dict:
+    """Validate a local diffusers folder and return its ``model_index.json``."""
+    if folder.is_file():
+        if folder.suffix in PICKLE_SUFFIXES:
+            raise ModelLoadError(f"{folder} is a pickle checkpoint; only safetensors weights are loaded")
+        raise ModelLoadError(
+            f"{folder} is a single file; Aura Reflect loads diffusers folders (model_index.json + components)"
+        )
+    if not folder.is_dir():
+        raise ModelLoadError(f"model folder {folder} does not exist")
+    index_path = folder / "model_index.json"
+    if not index_path.is_file():
+        raise ModelLoadError(f"{folder} is not a diffusers model folder: it has no model_index.json")
+    index = json.loads(index_path.read_text(encoding="utf-8"))
+    for component in WEIGHT_COMPONENTS:
+        sub = folder / component
+        if component not in index or index[component][0] is None or not sub.is_dir():
+            continue
+        files = [p.name for p in sub.iterdir() if p.is_file()]
+        if any(name.endswith(".safetensors") for name in files):
+            continue
+        pickles = [name for name in files if name.endswith(PICKLE_SUFFIXES)]
+        if pickles:
+            raise ModelLoadError(
+                f"{sub} holds only pickle checkpoints ({', '.join(sorted(pickles))}); "
+                "only safetensors weights are loaded — convert them with diffusers' save_pretrained"
+            )
+        raise ModelLoadError(f"{sub} holds no safetensors weights")
+    return index
+
+
+def read_model_index(model_id: str) -> tuple[dict, str]:
+    """Return (model_index, source): the local folder resolved, or the hub id as given."""
+    if is_local_reference(model_id):
+        folder = Path(model_id).expanduser().resolve()
+        return check_local_model(folder), str(folder)
+    from huggingface_hub import hf_hub_download
+
+    try:
+        path = hf_hub_download(model_id, "model_index.json")
+    except Exception as error:  # offline, missing repo, gated repo ...
+        raise ModelLoadError(f"cannot fetch model_index.json of {model_id!r}: {error}") from None
+    return json.loads(Path(path).read_text(encoding="utf-8")), model_id
+
+
+def resolve_model_path(models_dir: Path | None, model_path: str, field_name: str = "config.modelPath") -> Path:
+    """Map a request's model path onto a folder inside the allow-listed models folder, or refuse."""
+    if models_dir is None:
+        raise InvalidInput(field_name, "model switching is disabled: the engine has no AURA_MODELS_DIR")
+    if "://" in model_path or model_path.startswith("\\\\"):
+        raise InvalidInput(field_name, "must be a folder name inside the models folder, not a URL")
+    if ".." in Path(model_path).parts:
+        raise InvalidInput(field_name, "must not contain '..'")
+    root = models_dir.expanduser().resolve()
+    candidate = Path(model_path)
+    target = (candidate if candidate.is_absolute() else root / candidate).resolve()
+    if target != root and root not in target.parents:
+        raise InvalidInput(field_name, "must name a model inside the models folder")
+    if not (target / "model_index.json").is_file():
+        raise InvalidInput(field_name, f"no diffusers model named {model_path!r} in the models folder")
+    return target
+
+
+def list_models(models_dir: Path | None) -> list[str]:
+    if models_dir is None or not models_dir.is_dir():
+        return []
+    return sorted(p.name for p in models_dir.iterdir() if (p / "model_index.json").is_file())
+
+
+def _pipeline_classes(family: Family):
+    from diffusers import (
+        StableDiffusionImg2ImgPipeline,
+        StableDiffusionPipeline,
+        StableDiffusionXLImg2ImgPipeline,
+        StableDiffusionXLPipeline,
+    )
+
+    if family == "sdxl":
+        return StableDiffusionXLPipeline, StableDiffusionXLImg2ImgPipeline
+    return StableDiffusionPipeline, StableDiffusionImg2ImgPipeline
+
+
+def make_scheduler(name: str, current):
+    """Build scheduler ``name`` from the model's own scheduler config (``default`` keeps it)."""
+    import diffusers
+
+    if name == "default":
+        return current
+    table = {
+        "ddim": ("DDIMScheduler", {}),
+        "pndm": ("PNDMScheduler", {"skip_prk_steps": True}),
+        "lms": ("LMSDiscreteScheduler", {}),
+        "euler": ("EulerDiscreteScheduler", {}),
+        "euler_a": ("EulerAncestralDiscreteScheduler", {}),
+        "heun": ("HeunDiscreteScheduler", {}),
+        "dpmpp_2m": ("DPMSolverMultistepScheduler", {}),
+        "dpmpp_2m_karras": ("DPMSolverMultistepScheduler", {"use_karras_sigmas": True}),
+        "unipc": ("UniPCMultistepScheduler", {}),
+        "lcm": ("LCMScheduler", {}),
+    }
+    class_name, extra = table[name]
+    return getattr(diffusers, class_name).from_config(current.config, **extra)
+
+
+def apply_memory_options(pipe, device: torch.device) -> dict[str, Any]:
+    """Switch on the memory savers that help on this device; return what is in effect."""
+    opts: dict[str, Any] = {
+        "attention": "sdpa" if hasattr(torch.nn.functional, "scaled_dot_product_attention") else "default",
+        "attention_slicing": False,
+        "vae_slicing": False,
+        "vae_tiling": False,
+    }
+    if device.type == "cuda":
+        total_gib = torch.cuda.get_device_properties(device).total_memory / 2**30
+        if total_gib < 10:  # small GPUs: decode one image and one tile at a time
+            pipe.vae.enable_slicing()
+            pipe.vae.enable_tiling()
+            opts.update(vae_slicing=True, vae_tiling=True)
+    elif device.type == "mps":  # diffusers' advice for Apple silicon
+        pipe.enable_attention_slicing()
+        opts["attention_slicing"] = True
+    return opts
+
+
+def load_model(settings: Settings, model_id: str | None = None) -> LoadedModel:
+    """Load ``model_id`` (default: SD_MODEL_ID) with the settings' device, precision and scheduler."""
+    model_id = model_id or settings.model_id
+    if not model_id:
+        raise ModelLoadError(
+            "no model configured: set SD_MODEL_ID to a diffusers folder or a Hugging Face hub id "
+            "(for example SD_MODEL_ID=stable-diffusion-v1-5/stable-diffusion-v1-5)"
+        )
+    started = time.perf_counter()
+    device = resolve_device(settings.device)
+    dtype = resolve_dtype(settings.precision, device)
+    index, source = read_model_index(model_id)
+    try:
+        family = family_from_model_index(index)
+    except ValueError as error:
+        raise ModelLoadError(str(error)) from None
+    text2img_cls, img2img_cls = _pipeline_classes(family)
+    try:
+        text2img = text2img_cls.from_pretrained(source, torch_dtype=dtype, use_safetensors=True)
+    except Exception as error:
+        raise ModelLoadError(f"failed to load {model_id!r}: {error}") from error
+    text2img.scheduler = make_scheduler(settings.scheduler, text2img.scheduler)
+    text2img.to(device)
+    text2img.set_progress_bar_config(disable=True)
+    optimizations = apply_memory_options(text2img, device)
+
+    if settings.img2img_model_id and settings.img2img_model_id != model_id:
+        _, img2img_source = read_model_index(settings.img2img_model_id)
+        img2img = img2img_cls.from_pretrained(img2img_source, torch_dtype=dtype, use_safetensors=True)
+        img2img.scheduler = make_scheduler(settings.scheduler, img2img.scheduler)
+        img2img.to(device)
+        apply_memory_options(img2img, device)
+    else:
+        img2img = img2img_cls.from_pipe(text2img)  # shares every component: no second copy
+    img2img.set_progress_bar_config(disable=True)
+
+    defaults = FAMILY_DEFAULTS[family]
+    name = Path(source).name if is_local_reference(model_id) else model_id
+    loaded = LoadedModel(
+        name=name,
+        source=source,
+        family=family,
+        text2img=text2img,
+        img2img=img2img,
+        device=device,
+        dtype=dtype,
+        default_steps=settings.steps or int(defaults["steps"]),
+        default_guidance=settings.guidance if settings.guidance is not None else defaults["guidance"],
+        load_seconds=time.perf_counter() - started,
+        optimizations=optimizations,
+    )
+    log.info(
+        "loaded %s (%s) on %s/%s in %.2fs, scheduler %s",
+        loaded.name, family, device, str(dtype).removeprefix("torch."), loaded.load_seconds, loaded.scheduler_name,
+    )
+    return loaded

@@ -1,0 +1,200 @@
+"""One device, one worker thread, one bounded queue.
+
+The worker thread owns the device: it loads the model, takes jobs one batch at a time and switches
+models only between batches. The HTTP layer submits jobs and awaits their futures; a full queue
+refuses a job at once (it never runs), with an estimate of when to retry. ``_take_batch`` is where
+compatible queued jobs will be combined into one pipeline call.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..core.config import Settings
+from ..errors import EngineError, InternalError, InvalidInput, ModelLoadError, ModelNotReady, QueueFull, Unavailable
+from . import pipeline
+from .loader import LoadedModel, load_model
+from .pipeline import Cancelled, EngineOutput, GenerationRequest, RefinementRequest, StepControl
+
+log = logging.getLogger(__name__)
+
+State = Literal["loading", "ready", "error", "stopped"]
+
+
+@dataclass
+class Job:
+    kind: Literal["generate", "refine"]
+    request: GenerationRequest | RefinementRequest
+    model_path: str | None = None  # None: the configured model
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    control: StepControl = field(default_factory=StepControl)
+    future: Future = field(default_factory=Future)
+    enqueued_at: float = field(default_factory=time.perf_counter)
+    started_at: float | None = None
+
+    @property
+    def image_count(self) -> int:
+        request = self.request
+        return len(request.images) if isinstance(request, RefinementRequest) else len(request.seeds)
+
+
+class EngineWorker:
+    def __init__(self, settings: Settings, loader: Callable[..., LoadedModel] = load_model):
+        self.settings = settings
+        self._loader = loader
+        self._jobs: deque[Job] = deque()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.state: State = "loading"
+        self.error: str | None = None
+        self.model: LoadedModel | None = None
+        self.running: Job | None = None
+        self.jobs_by_id: dict[str, Job] = {}
+        # Seconds per image, smoothed; seeds the Retry-After estimate before the first job.
+        self._seconds_per_image = 2.0
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._main, name="aura-engine-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        with self._cond:
+            self._stopping = True
+            pending = list(self._jobs)
+            self._jobs.clear()
+            if self.running is not None:
+                self.running.control.cancel.set()
+            self._cond.notify_all()
+        for job in pending:
+            self._finish(job, error=Unavailable("engine is shutting down", retry_after=5))
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.state = "stopped"
+
+    def wait_ready(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.state == "loading" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.state == "ready"
+
+    # --- submitting ----------------------------------------------------------------------------
+    def submit(self, job: Job) -> Job:
+        with self._cond:
+            if self._stopping:
+                raise Unavailable("engine is shutting down", retry_after=5)
+            if self.state == "loading":
+                raise ModelNotReady("model is loading", retry_after=5)
+            if self.state == "error":
+                raise ModelNotReady(f"model failed to load: {self.error}", retry_after=60)
+            if len(self._jobs) >= self.settings.max_queue:
+                raise QueueFull(
+                    f"engine is busy: {len(self._jobs)} requests are queued (limit {self.settings.max_queue})",
+                    retry_after=self._retry_after_locked(job.image_count),
+                )
+            self._jobs.append(job)
+            self.jobs_by_id[job.id] = job
+            self._cond.notify()
+        return job
+
+    def cancel(self, job: Job) -> None:
+        """Drop a queued job, or stop a running one at its next denoising step."""
+        with self._cond:
+            job.control.cancel.set()
+            if job in self._jobs:
+                self._jobs.remove(job)
+                queued = True
+            else:
+                queued = False
+        if queued:
+            self._finish(job, error=Cancelled("cancelled before it started"))
+
+    @property
+    def depth(self) -> int:
+        return len(self._jobs)
+
+    def _retry_after_locked(self, images: int) -> int:
+        waiting_images = sum(job.image_count for job in self._jobs) + images
+        if self.running is not None:
+            waiting_images += self.running.image_count
+        return max(1, math.ceil(waiting_images * self._seconds_per_image))
+
+    # --- the worker thread ---------------------------------------------------------------------
+    def _main(self) -> None:
+        try:
+            self.model = self._loader(self.settings)
+            self.state = "ready"
+        except Exception as error:  # the process stays up and /health says why
+            log.exception("model failed to load")
+            self.error = error.message if isinstance(error, EngineError) else f"{type(error).__name__}: {error}"
+            self.state = "error"
+            return
+        while True:
+            with self._cond:
+                while not self._jobs and not self._stopping:
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                batch = self._take_batch()
+                self.running = batch[0]
+            try:
+                for job in batch:
+                    self._run(job)
+            finally:
+                with self._cond:
+                    self.running = None
+
+    def _take_batch(self) -> list[Job]:
+        """The jobs to run next (called with the lock held). One for now; see issue 8 for batching."""
+        return [self._jobs.popleft()]
+
+    def _run(self, job: Job) -> None:
+        job.started_at = time.perf_counter()
+        try:
+            self._ensure_model(job.model_path)
+            assert self.model is not None
+            run = pipeline.generate if job.kind == "generate" else pipeline.refine
+            output = run(self.model, job.request, job.control)
+        except EngineError as error:
+            self._finish(job, error=error)
+            return
+        except Exception:
+            log.exception("job %s failed", job.id)
+            self._finish(job, error=InternalError(f"internal error in job {job.id}; the engine log has the details"))
+            return
+        self._seconds_per_image = 0.7 * self._seconds_per_image + 0.3 * (output.seconds / job.image_count)
+        self._finish(job, result=output)
+
+    def _ensure_model(self, model_path: str | None) -> None:
+        """Switch models between batches: release the old one first, so only one is resident."""
+        assert self.model is not None
+        if model_path is None or self.model.source == model_path:
+            return
+        previous_source = self.model.source
+        device = self.model.device
+        self.model = None
+        pipeline.release_memory(device)
+        try:
+            self.model = self._loader(self.settings, model_id=model_path)
+        except ModelLoadError as error:
+            self.model = self._loader(self.settings, model_id=previous_source)
+            raise InvalidInput("config.modelPath", f"failed to load: {error.message}") from None
+
+    def _finish(self, job: Job, result: EngineOutput | None = None, error: BaseException | None = None) -> None:
+        self.jobs_by_id.pop(job.id, None)
+        if job.future.done():
+            return
+        if error is not None:
+            job.future.set_exception(error)
+        else:
+            job.future.set_result(result)

@@ -1,0 +1,54 @@
+"""The engine's exception tree. The HTTP layer maps it to status codes in one place (api/errors.py)."""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base class. ``message`` is safe to show to a client."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(EngineError):
+    """A request value is out of bounds or malformed (HTTP 422). ``field`` names it, e.g. ``images[1]``."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class PayloadTooLarge(InvalidInput):
+    """A body, image or image dimension exceeds a configured limit (HTTP 413)."""
+
+
+class Unavailable(EngineError):
+    """The engine cannot take the work right now (HTTP 503); the client may retry after ``retry_after`` s."""
+
+    def __init__(self, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class QueueFull(Unavailable):
+    """The bounded queue is full; the request was not accepted and will not run."""
+
+
+class ModelNotReady(Unavailable):
+    """The model is still loading, or failed to load (``reason`` says why)."""
+
+
+class OutOfMemory(Unavailable):
+    """The device ran out of memory for this request; memory was released and the engine serves on."""
+
+    def __init__(self, message: str = "out of memory, try standard resolution or fewer images"):
+        super().__init__(message, retry_after=1)
+
+
+class ModelLoadError(EngineError):
+    """A model (or adapter) could not be loaded; raised at start-up or on a model switch."""
+
+
+class InternalError(EngineError):
+    """Something unexpected broke; the message is generic and the traceback is in the log only."""

@@ -1,0 +1,183 @@
+"""The worker under pressure: bounded queue, out-of-memory, unexpected errors, loading and load failure."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+import torch
+
+from aura_reflect.engine.loader import load_model
+
+from .helpers import EngineServer, settings_from_env
+
+BODY = {"prompt": "calm ocean at dawn", "aspectRatio": "1:1", "temperature": 1, "numImages": 1}
+
+
+class UNetHook:
+    """A forward pre-hook on the real UNet: a fault injected where a real one would happen."""
+
+    def __init__(self, server, action):
+        def hook(module, args):
+            action()  # returns nothing, so the UNet's inputs are untouched
+
+        self.handle = server.worker.model.text2img.unet.register_forward_pre_hook(hook)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.handle.remove()
+
+
+def wait_until(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def queued_server(tiny_sd):
+    settings = settings_from_env(SD_MODEL_ID=tiny_sd, SD_STEPS="2", AURA_MAX_QUEUE="1")
+    with EngineServer(settings) as server:
+        yield server
+
+
+def test_full_queue_refuses_with_retry_after_and_loses_nothing_accepted(queued_server):
+    server = queued_server
+    gate = threading.Event()
+    with UNetHook(server, lambda: gate.wait(30)), ThreadPoolExecutor(2) as pool:
+        running = pool.submit(server.client.post, "/generate", json={**BODY, "seed": 1})
+        wait_until(lambda: server.worker.running is not None)
+        queued = pool.submit(server.client.post, "/generate", json={**BODY, "seed": 2})
+        wait_until(lambda: server.worker.depth == 1)
+        health = server.client.get("/health").json()
+        assert health["queue"] == {"depth": 1, "max": 1, "running": 1}
+
+        refused = server.client.post("/generate", json={**BODY, "seed": 3})
+        assert refused.status_code == 503
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert refused.json()["error"]["type"] == "overloaded"
+        assert "limit 1" in refused.json()["error"]["message"]
+
+        gate.set()
+        assert running.result().status_code == 200
+        assert queued.result().status_code == 200
+        assert queued.result().json()["seeds"] == [2]
+    assert server.worker.depth == 0
+
+
+def test_out_of_memory_is_a_503_and_the_next_request_succeeds(sd_server):
+    def oom():
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    with UNetHook(sd_server, oom):
+        response = sd_server.client.post("/generate", json=BODY)
+    assert response.status_code == 503
+    assert response.json()["error"]["type"] == "out_of_memory"
+    assert "standard resolution or fewer images" in response.json()["error"]["message"]
+    assert "Retry-After" in response.headers
+    assert sd_server.client.post("/generate", json=BODY).status_code == 200
+
+
+def test_unexpected_error_is_a_short_500_without_traceback(sd_server, caplog):
+    def boom():
+        raise ValueError("secret internal detail")
+
+    with UNetHook(sd_server, boom):
+        response = sd_server.client.post("/generate", json=BODY)
+    assert response.status_code == 500
+    text = response.text
+    assert "Traceback" not in text and "secret internal detail" not in text
+    assert response.json()["error"]["type"] == "internal_error"
+    assert any(r.exc_info and "secret internal detail" in str(r.exc_info[1]) for r in caplog.records)
+    assert sd_server.client.post("/generate", json=BODY).status_code == 200
+
+
+def test_health_is_503_loading_until_the_model_is_ready(tiny_sd):
+    release = threading.Event()
+
+    def held_back_loader(settings, model_id=None):
+        release.wait(30)
+        return load_model(settings, model_id)
+
+    settings = settings_from_env(SD_MODEL_ID=tiny_sd, SD_STEPS="1")
+    with EngineServer(settings, wait_ready=False, loader=held_back_loader) as server:
+        health = server.client.get("/health")
+        assert health.status_code == 503 and health.json()["status"] == "loading"
+        early = server.client.post("/generate", json=BODY)
+        assert early.status_code == 503 and "loading" in early.json()["error"]["message"]
+        assert "Retry-After" in early.headers
+        release.set()
+        assert server.worker.wait_ready(30)
+        health = server.client.get("/health")
+        assert health.status_code == 200
+        body = health.json()
+        assert body["status"] == "ok" and body["device"] == "cpu" and body["family"] == "sd"
+        assert body["dtype"] == "float32" and body["scheduler"] == "PNDMScheduler"
+        assert body["optimizations"]["attention"] == "sdpa"
+
+
+def test_a_model_that_fails_to_load_keeps_the_process_up_and_says_why(tmp_path):
+    settings = settings_from_env(SD_MODEL_ID=str(tmp_path / "missing-model"))
+    with EngineServer(settings, wait_ready=False) as server:
+        wait_until(lambda: server.worker.state == "error")
+        health = server.client.get("/health")
+        assert health.status_code == 503
+        assert health.json()["status"] == "error"
+        assert "does not exist" in health.json()["error"]
+        response = server.client.post("/generate", json=BODY)
+        assert response.status_code == 503
+        assert "does not exist" in response.json()["error"]["message"]
+
+
+def test_body_over_the_limit_is_413_before_parsing(tiny_sd):
+    settings = settings_from_env(SD_MODEL_ID=tiny_sd, AURA_MAX_BODY_MB="0.01")
+    with EngineServer(settings) as server:
+        big = {"refinePrompt": "x", "images": ["A" * 20000]}
+        response = server.client.post("/refine", json=big)
+        assert response.status_code == 413
+        assert response.json()["error"]["field"] == "body"
+        # Chunked upload without a Content-Length is counted too.
+        def chunks():
+            for _ in range(20):
+                yield b"A" * 1000
+        response = server.client.post("/refine", content=chunks(), headers={"content-type": "application/json"})
+        assert response.status_code == 413
+
+
+def test_cors_allows_listed_origins_only(sd_server):
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    allowed = sd_server.client.options("/generate", headers={"Origin": "http://allowed.test", **preflight})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "http://allowed.test"
+    assert "access-control-allow-credentials" not in allowed.headers
+    second = sd_server.client.options("/generate", headers={"Origin": "http://b.test", **preflight})
+    assert second.headers["access-control-allow-origin"] == "http://b.test"
+
+    refused = sd_server.client.options("/generate", headers={"Origin": "http://evil.test", **preflight})
+    assert "access-control-allow-origin" not in refused.headers
+    simple = sd_server.client.get("/health", headers={"Origin": "http://evil.test"})
+    assert "access-control-allow-origin" not in simple.headers
+    simple_ok = sd_server.client.get("/health", headers={"Origin": "http://allowed.test"})
+    assert simple_ok.headers["access-control-allow-origin"] == "http://allowed.test"
+
+
+def test_refusals_carry_cors_headers_for_allowed_origins(sd_server):
+    response = sd_server.client.post(
+        "/generate", json={**BODY, "temperature": 9}, headers={"Origin": "http://allowed.test"}
+    )
+    assert response.status_code == 422
+    assert response.headers["access-control-allow-origin"] == "http://allowed.test"
+
+
+def test_no_cors_headers_without_allow_origins(sdxl_server):
+    preflight = {"Origin": "http://allowed.test", "Access-Control-Request-Method": "POST"}
+    response = sdxl_server.client.options("/generate", headers=preflight)
+    assert "access-control-allow-origin" not in response.headers
+    assert httpx.codes.is_error(response.status_code)

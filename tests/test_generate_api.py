@@ -1,0 +1,138 @@
+"""POST /generate over a real port on tiny SD 1.x and SDXL pipelines."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from aura_reflect.engine.families import ASPECT_RATIOS, TIERS, parse_ratio, resolve_size
+
+from .helpers import decode_png
+
+
+def post_generate(server, **body):
+    body.setdefault("prompt", "a purple night sky over dark mountains")
+    body.setdefault("aspectRatio", "1:1")
+    body.setdefault("temperature", 1)
+    return server.client.post("/generate", json=body)
+
+
+@pytest.mark.parametrize("family", ["sd", "sdxl"])
+def test_every_aspect_ratio_and_tier_has_the_right_size(family, request):
+    server = request.getfixturevalue(f"{family}_server")
+    for tier in TIERS:
+        for ratio in ASPECT_RATIOS:
+            response = post_generate(
+                server, aspectRatio=ratio, resolution=tier, numImages=1, config={"steps": 1}
+            )
+            assert response.status_code == 200, response.text
+            body = response.json()
+            assert len(body["images"]) == 1
+            image = decode_png(body["images"][0])
+            assert image.size == resolve_size(family, ratio, tier)
+            assert (body["width"], body["height"]) == image.size
+            assert math.isclose(image.width / image.height, parse_ratio(ratio), rel_tol=0.03), (ratio, image.size)
+            assert image.width % 8 == 0 and image.height % 8 == 0
+            if family == "sdxl":
+                assert image.width % 64 == 0 and image.height % 64 == 0
+
+
+def test_contract_shape_and_defaults(sd_server):
+    # Exactly what existing clients send: prompt, aspectRatio, temperature, resolution.
+    response = sd_server.client.post(
+        "/generate", json={"prompt": "rainy afternoon in Tokyo", "aspectRatio": "16:9", "temperature": 0.7, "resolution": "standard"}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert len(body["images"]) == sd_server.settings.num_images == 2
+    assert not body["images"][0].startswith("data:")
+    assert {"seeds", "model", "width", "height", "steps", "timings"} <= set(body)
+    assert body["model"] == "tiny-sd"
+    assert body["steps"] == 2  # SD_STEPS from the environment
+    assert body["seeds"][1] == body["seeds"][0] + 1
+
+
+def test_seeds_reproduce_each_image(sd_server):
+    first = post_generate(sd_server, seed=1234, numImages=3).json()
+    assert first["seeds"] == [1234, 1235, 1236]
+    # Image 2 alone, from its own seed, is the same image.
+    alone = post_generate(sd_server, seed=1236, numImages=1).json()
+    a = np.asarray(decode_png(first["images"][2]), dtype=np.int16)
+    b = np.asarray(decode_png(alone["images"][0]), dtype=np.int16)
+    assert np.abs(a - b).max() <= 1
+    # Different seeds give different images.
+    c = np.asarray(decode_png(first["images"][0]), dtype=np.int16)
+    assert np.abs(a - c).mean() > 1
+
+
+def test_prompt_and_temperature_change_the_result(sd_server):
+    base = post_generate(sd_server, seed=7, numImages=1, prompt="red circle").json()
+    other_prompt = post_generate(sd_server, seed=7, numImages=1, prompt="blue ocean").json()
+    hot = post_generate(sd_server, seed=7, numImages=1, prompt="red circle", temperature=2).json()
+    assert base["images"][0] != other_prompt["images"][0]
+    assert base["guidanceScale"] == 7.5 and hot["guidanceScale"] == 3.75  # 7.5 × (1.5 − 0.5·2)
+    assert base["images"][0] != hot["images"][0]
+    override = post_generate(sd_server, numImages=1, temperature=2, config={"guidanceScale": 3}).json()
+    assert override["guidanceScale"] == 3
+
+
+def test_negative_prompt_and_num_images(sd_server):
+    response = post_generate(sd_server, numImages=4, negativePrompt="blurry", seed=3)
+    assert response.status_code == 200
+    assert len(response.json()["images"]) == 4
+
+
+@pytest.mark.parametrize(
+    "body, field, words",
+    [
+        ({"prompt": ""}, "prompt", "at least 1"),
+        ({"prompt": "   "}, "prompt", "blank"),
+        ({"prompt": None}, "prompt", "string"),
+        ({"aspectRatio": "7:3"}, "aspectRatio", "21:9"),
+        ({"temperature": 2.5}, "temperature", "less than or equal to 2"),
+        ({"temperature": -0.1}, "temperature", "greater than or equal to 0"),
+        ({"resolution": "ultra"}, "resolution", "'high' or 'standard'"),
+        ({"numImages": 9}, "numImages", "less than or equal to 8"),
+        ({"numImages": 0}, "numImages", "greater than or equal to 1"),
+        ({"seed": -1}, "seed", "greater than or equal to 0"),
+        ({"config": {"steps": 0}}, "config.steps", "greater than or equal to 1"),
+        ({"config": {"steps": 151}}, "config.steps", "less than or equal to 150"),
+        ({"config": {"guidanceScale": 20.5}}, "config.guidanceScale", "less than or equal to 20"),
+        ({"prompt": "x" * 2001}, "prompt", "at most 2000"),
+        ({"prompt": "sunset\x00"}, "prompt", "U+0000"),
+        ({"config": {"modelPath": "other"}}, "config.modelPath", "AURA_MODELS_DIR"),
+    ],
+)
+def test_validation_errors_name_the_field_and_limit(sd_server, body, field, words):
+    response = post_generate(sd_server, **body)
+    assert response.status_code == 422, response.text
+    error = response.json()
+    assert error["error"]["field"] == field
+    assert words in error["error"]["message"], error
+    assert error["detail"] == error["error"]["message"]
+
+
+def test_non_finite_numbers_are_refused(sd_server):
+    for raw in ('{"prompt": "x", "aspectRatio": "1:1", "temperature": NaN}',
+                '{"prompt": "x", "aspectRatio": "1:1", "temperature": 1, "config": {"guidanceScale": Infinity}}'):
+        response = sd_server.client.post("/generate", content=raw, headers={"content-type": "application/json"})
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["type"] == "invalid_request"
+
+
+def test_malformed_json_is_a_422(sd_server):
+    response = sd_server.client.post("/generate", content=b"{not json", headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "body"
+
+
+def test_openapi_has_typed_models(sd_server):
+    schema = sd_server.client.get("/openapi.json").json()
+    generate = schema["components"]["schemas"]["GenerateRequest"]["properties"]
+    assert {"prompt", "aspectRatio", "temperature", "resolution", "config", "seed", "numImages"} <= set(generate)
+    refine = schema["components"]["schemas"]["RefineRequest"]["properties"]
+    assert {"refinePrompt", "images", "config"} <= set(refine)
+    assert "ImagesResponse" in schema["components"]["schemas"]
+    assert sd_server.client.get("/docs").status_code == 200
