@@ -47,10 +47,10 @@ def free_port() -> int:
 class EngineServer:
     """The engine app under uvicorn in a thread; ``app.state`` stays reachable for fault injection."""
 
-    def __init__(self, settings: Settings, wait_ready: bool = True, **app_kwargs):
+    def __init__(self, settings: Settings, wait_ready: bool = True, port: int | None = None, **app_kwargs):
         self.settings = settings
         self.app = create_app(settings, **app_kwargs)
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = uvicorn.Server(
             uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")

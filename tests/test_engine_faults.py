@@ -181,3 +181,32 @@ def test_no_cors_headers_without_allow_origins(sdxl_server):
     response = sdxl_server.client.options("/generate", headers=preflight)
     assert "access-control-allow-origin" not in response.headers
     assert httpx.codes.is_error(response.status_code)
+
+
+def test_progress_and_cancel_by_request_id(queued_server):
+    server = queued_server
+    gate = threading.Event()
+    with UNetHook(server, lambda: gate.wait(0.05)), ThreadPoolExecutor(2) as pool:
+        body = {**BODY, "requestId": "job-running-1", "config": {"steps": 40}}
+        running = pool.submit(server.client.post, "/generate", json=body)
+        wait_until(lambda: (server.client.get("/jobs/job-running-1").json().get("step") or 0) >= 2)
+        progress = server.client.get("/jobs/job-running-1").json()
+        assert progress["state"] == "running" and progress["total"] == 40 and 2 <= progress["step"] < 40
+
+        queued = pool.submit(server.client.post, "/generate", json={**BODY, "requestId": "job-queued-1"})
+        wait_until(lambda: server.worker.depth == 1)
+        assert server.client.get("/jobs/job-queued-1").json() == {
+            "id": "job-queued-1", "state": "queued", "step": 0, "total": 2, "position": 1}
+        duplicate = server.client.post("/generate", json={**BODY, "requestId": "job-queued-1"})
+        assert duplicate.status_code == 422 and duplicate.json()["error"]["field"] == "requestId"
+
+        assert server.client.delete("/jobs/job-queued-1").status_code == 202
+        assert queued.result().status_code == 499
+        assert server.client.delete("/jobs/job-running-1").status_code == 202
+        cancelled = running.result()
+        assert cancelled.status_code == 499 and cancelled.json()["error"]["type"] == "cancelled"
+    assert server.client.get("/jobs/job-running-1").status_code == 404
+    assert server.client.delete("/jobs/nope-nope-nope").status_code == 404
+    bad_id = server.client.post("/generate", json={**BODY, "requestId": "../../etc"})
+    assert bad_id.status_code == 422 and bad_id.json()["error"]["field"] == "requestId"
+    assert server.client.post("/generate", json=BODY).status_code == 200

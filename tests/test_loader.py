@@ -64,9 +64,13 @@ def test_folder_without_model_index_is_refused(tmp_path):
         load_model(settings_from_env(SD_MODEL_ID=str(tmp_path)))
 
 
-def test_missing_model_id_says_how_to_set_it(monkeypatch):
+def test_unset_model_id_means_the_embedded_model(monkeypatch, tmp_path):
+    """With SD_MODEL_ID unset the loader goes to the shipped folder (and says so if it is missing)."""
+    from aura_reflect.engine import loader
+
     monkeypatch.delenv("SD_MODEL_ID", raising=False)
-    with pytest.raises(ModelLoadError, match="SD_MODEL_ID"):
+    monkeypatch.setattr(loader, "EMBEDDED_MODEL", tmp_path / "aura-tiny")
+    with pytest.raises(ModelLoadError, match="aura-tiny does not exist"):
         load_model(settings_from_env())
 
 
@@ -99,3 +103,10 @@ def test_model_paths_stay_inside_the_models_folder(tiny_sd, tmp_path):
         assert raised.value.field == "config.modelPath"
     with pytest.raises(InvalidInput, match="AURA_MODELS_DIR"):
         resolve_model_path(None, "mine")
+
+
+@pytest.mark.parametrize("env, words", [({"SD_LCM_LORA_ID": "latent-consistency/lcm-lora-sdv1-5"}, "SD_LCM_LORA_ID"),
+                                        ({"TORCH_COMPILE": "1"}, "TORCH_COMPILE")])
+def test_settings_not_yet_supported_are_refused_not_ignored(tiny_sd, env, words):
+    with pytest.raises(ModelLoadError, match=words):
+        load_model(settings_from_env(SD_MODEL_ID=tiny_sd, **env))

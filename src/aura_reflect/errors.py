@@ -19,8 +19,16 @@ class InvalidInput(EngineError):
         self.field = field
 
 
+class NotFound(InvalidInput):
+    """The named thing (a job, a model) does not exist (HTTP 404)."""
+
+
 class PayloadTooLarge(InvalidInput):
     """A body, image or image dimension exceeds a configured limit (HTTP 413)."""
+
+
+class Unauthorized(EngineError):
+    """A generation or model endpoint was called without a valid API key (HTTP 401)."""
 
 
 class Unavailable(EngineError):

@@ -10,18 +10,35 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..engine.pipeline import Cancelled
-from ..errors import EngineError, InvalidInput, OutOfMemory, PayloadTooLarge, QueueFull, Unavailable
+from ..errors import (
+    EngineError,
+    InvalidInput,
+    NotFound,
+    OutOfMemory,
+    PayloadTooLarge,
+    QueueFull,
+    Unauthorized,
+    Unavailable,
+)
 from .protocol import ErrorDetail, ErrorResponse
 
 log = logging.getLogger(__name__)
 
 
 def error_response(
-    status: int, type_: str, message: str, field: str | None = None, retry_after: int | None = None
+    status: int,
+    type_: str,
+    message: str,
+    field: str | None = None,
+    retry_after: int | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    body = ErrorResponse(error=ErrorDetail(type=type_, message=message, field=field), detail=message)
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+    detail = ErrorDetail(type=type_, message=message, field=field, param=field, code=type_)
+    body = ErrorResponse(error=detail, detail=message)
+    headers = dict(headers or {})
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers or None)
 
 
 def _validation_field(loc: tuple) -> str:
@@ -41,6 +58,10 @@ def map_exception(error: BaseException) -> JSONResponse:
         fields = [_validation_field(tuple(p.get("loc", ()))) for p in problems]
         message = "; ".join(f"{f}: {p.get('msg', 'invalid value')}" for f, p in zip(fields, problems))
         return error_response(422, "invalid_request", message, fields[0] if fields else "body")
+    if isinstance(error, Unauthorized):
+        return error_response(401, "unauthorized", error.message, headers={"WWW-Authenticate": "Bearer"})
+    if isinstance(error, NotFound):
+        return error_response(404, "not_found", error.message, error.field)
     if isinstance(error, PayloadTooLarge):
         return error_response(413, "payload_too_large", error.message, error.field)
     if isinstance(error, InvalidInput):

@@ -44,6 +44,13 @@ class RefineConfig(GenerationConfig):
     )
 
 
+REQUEST_ID = Field(
+    default=None,
+    pattern=r"^[A-Za-z0-9_-]{8,64}$",
+    description="Client-chosen id (8–64 of A-Z a-z 0-9 _ -) to follow progress at /jobs/{id} and cancel it.",
+)
+
+
 class GenerateRequest(_Schema):
     prompt: str = Field(min_length=1, description="What to draw.")
     aspectRatio: AspectRatio = Field(default="Auto", description="'Auto' is the model's native square.")
@@ -57,6 +64,7 @@ class GenerateRequest(_Schema):
         default=None, ge=0, le=MAX_SEED, description="Image i uses seed + i; omitted: a random seed."
     )
     numImages: int | None = Field(default=None, ge=1, le=8, description="Default: the engine's SD_NUM_IMAGES.")
+    requestId: str | None = REQUEST_ID
 
 
 class RefineRequest(_Schema):
@@ -67,6 +75,7 @@ class RefineRequest(_Schema):
     config: RefineConfig | None = None
     negativePrompt: str | None = None
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    requestId: str | None = REQUEST_ID
 
 
 class Timings(BaseModel):
@@ -107,6 +116,8 @@ class ErrorDetail(BaseModel):
     type: str = Field(description="invalid_request, payload_too_large, overloaded, unavailable, ...")
     message: str
     field: str | None = Field(default=None, description="The request field at fault, e.g. images[1].")
+    param: str | None = Field(default=None, description="Same as `field`, under OpenAI's name.")
+    code: str | None = Field(default=None, description="Same as `type`, under OpenAI's name.")
 
 
 class ErrorResponse(BaseModel):
@@ -114,3 +125,16 @@ class ErrorResponse(BaseModel):
 
     error: ErrorDetail
     detail: str
+
+
+class JobProgress(BaseModel):
+    id: str
+    state: Literal["queued", "running"]
+    step: int = Field(description="Denoising steps done.")
+    total: int = Field(description="Denoising steps the job will run.")
+    position: int = Field(description="Place in the queue (1 = next); 0 while running.")
+
+
+class UiConfig(BaseModel):
+    cloudUrl: str | None = Field(default=None, description="Default Cloud engine URL (AURA_CLOUD_URL).")
+    version: str

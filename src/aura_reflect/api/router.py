@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from .. import __version__
-from .protocol import ErrorResponse, GenerateRequest, HealthResponse, ImagesResponse, RefineRequest
+from ..errors import NotFound, Unauthorized
+from .protocol import (
+    ErrorResponse,
+    GenerateRequest,
+    HealthResponse,
+    ImagesResponse,
+    JobProgress,
+    RefineRequest,
+    UiConfig,
+)
 from .serving import ServingEngine
 
 ERROR_RESPONSES = {
     code: {"model": ErrorResponse, "description": text}
     for code, text in {
+        401: "AURA_API_KEY is set and the request has no valid `Authorization: Bearer` key",
         413: "A body or image exceeds a limit",
         422: "A field is invalid; `error.field` names it",
         503: "Overloaded, loading or out of memory; see Retry-After",
@@ -27,16 +38,34 @@ def get_serving(request: Request) -> ServingEngine:
 
 Serving = Annotated[ServingEngine, Depends(get_serving)]
 
+
+def require_api_key(request: Request) -> None:
+    """When AURA_API_KEY is set, generation and job endpoints need `Authorization: Bearer <key>`."""
+    keys = request.app.state.settings.api_keys
+    if not keys:
+        return
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    presented_bytes = presented.strip().encode()
+    # Compare against every key, in constant time, so timing says nothing about which one is near.
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(presented_bytes, key.encode())
+    if scheme.lower() != "bearer" or not matched:
+        raise Unauthorized("a valid API key is required: send `Authorization: Bearer <key>`")
+
+
+Protected = [Depends(require_api_key)]
+
 router = APIRouter()
 
 
-@router.post("/generate", response_model=ImagesResponse, responses=ERROR_RESPONSES)
+@router.post("/generate", response_model=ImagesResponse, responses=ERROR_RESPONSES, dependencies=Protected)
 async def generate(body: GenerateRequest, serving: Serving) -> ImagesResponse:
     """Text to image: `numImages` images for `prompt` at the size of `aspectRatio` × `resolution`."""
     return await serving.generate(body)
 
 
-@router.post("/refine", response_model=ImagesResponse, responses=ERROR_RESPONSES)
+@router.post("/refine", response_model=ImagesResponse, responses=ERROR_RESPONSES, dependencies=Protected)
 async def refine(body: RefineRequest, serving: Serving) -> ImagesResponse:
     """Image to image: each of `images` redrawn towards `refinePrompt`, keeping its composition and size."""
     return await serving.refine(body)
@@ -68,3 +97,29 @@ async def health(serving: Serving) -> JSONResponse:
         error=worker.error,
     )
     return JSONResponse(body.model_dump(), status_code=200 if status == "ok" else 503)
+
+
+@router.get("/jobs/{job_id}", response_model=JobProgress, responses={404: {"model": ErrorResponse}},
+            dependencies=Protected)
+async def job_progress(job_id: str, serving: Serving) -> JobProgress:
+    """Progress of a queued or running request sent with `requestId`; 404 once it has finished."""
+    progress = serving.worker.progress(job_id)
+    if progress is None:
+        raise NotFound("jobId", f"no queued or running request {job_id!r}")
+    return JobProgress(**progress)
+
+
+@router.delete("/jobs/{job_id}", status_code=202, responses={404: {"model": ErrorResponse}},
+               dependencies=Protected)
+async def cancel_job(job_id: str, serving: Serving) -> dict:
+    """Cancel a request: dropped if queued, stopped at its next denoising step if running.
+    The cancelled request itself answers 499."""
+    if not serving.worker.cancel_by_id(job_id):
+        raise NotFound("jobId", f"no queued or running request {job_id!r}")
+    return {"id": job_id, "cancelled": True}
+
+
+@router.get("/ui/config", response_model=UiConfig)
+async def ui_config(serving: Serving) -> UiConfig:
+    """What the web UI needs from the engine's settings."""
+    return UiConfig(cloudUrl=serving.settings.cloud_url, version=__version__)

@@ -16,6 +16,8 @@ import secrets
 import time
 import unicodedata
 
+from PIL import Image
+
 from ..core.config import Settings
 from ..engine.families import resolve_size, snap_size
 from ..engine.images import decode_image, encode_png
@@ -59,6 +61,10 @@ def draw_seeds(seed: int | None, count: int) -> list[int]:
     return [base + i for i in range(count)]
 
 
+def job_id(request_id: str | None) -> dict:
+    return {"id": request_id} if request_id else {}
+
+
 class ServingEngine:
     """The engine as the HTTP layer sees it: validated requests in, encoded responses out."""
 
@@ -84,7 +90,8 @@ class ServingEngine:
         prompt = check_prompt(body.prompt, "prompt", self.settings)
         negative = check_prompt(body.negativePrompt, "negativePrompt", self.settings)
         config = body.config
-        width, height = resolve_size(model.family, body.aspectRatio, body.resolution)
+        output_size = resolve_size(model.family, body.aspectRatio, body.resolution)
+        width, height = model.render_size(body.aspectRatio, output_size)
         steps = config.steps if config and config.steps is not None else model.default_steps
         if config and config.guidanceScale is not None:
             guidance = config.guidanceScale
@@ -99,8 +106,9 @@ class ServingEngine:
             steps=steps,
             guidance_scale=guidance,
             seeds=draw_seeds(body.seed, count),
+            output_size=output_size if output_size != (width, height) else None,
         )
-        job = Job("generate", request, model_path=self._model_path(config))
+        job = Job("generate", request, model_path=self._model_path(config), **job_id(body.requestId))
         return await self._run(job, received)
 
     async def refine(self, body: RefineRequest) -> ImagesResponse:
@@ -108,7 +116,7 @@ class ServingEngine:
         model = self._model()
         prompt = check_prompt(body.refinePrompt, "refinePrompt", self.settings)
         negative = check_prompt(body.negativePrompt, "negativePrompt", self.settings)
-        images = await asyncio.to_thread(self._decode_images, body.images, model.vae_scale_factor)
+        images, output_sizes = await asyncio.to_thread(self._decode_images, body.images, model)
         config = body.config
         steps = config.steps if config and config.steps is not None else model.default_steps
         guidance = config.guidanceScale if config and config.guidanceScale is not None else model.default_guidance
@@ -127,12 +135,15 @@ class ServingEngine:
             guidance_scale=guidance,
             strength=strength,
             seeds=draw_seeds(body.seed, len(images)),
+            output_sizes=output_sizes if any(o != i.size for o, i in zip(output_sizes, images)) else None,
         )
-        job = Job("refine", request, model_path=self._model_path(config))
+        job = Job("refine", request, model_path=self._model_path(config), **job_id(body.requestId))
         return await self._run(job, received)
 
-    def _decode_images(self, encoded: list[str], multiple: int):
-        images = []
+    def _decode_images(self, encoded: list[str], model: LoadedModel):
+        """Decode and check each image; return them at the size the model runs at, and the output sizes."""
+        images, output_sizes = [], []
+        multiple = model.vae_scale_factor
         for i, data in enumerate(encoded):
             field = f"images[{i}]"
             image = decode_image(data, field, self.settings.max_image_side, self.settings.max_image_pixels)
@@ -143,10 +154,12 @@ class ServingEngine:
                     f"is {image.width}×{image.height}; refinement takes at most "
                     f"{self.settings.max_refine_pixels} pixels — send a smaller image",
                 )
-            if (width, height) != image.size:
-                image = image.resize((width, height), resample=3)  # bicubic, to the model's grid
+            render = model.render_size_for((width, height))
+            if render != image.size:
+                image = image.resize(render, resample=Image.Resampling.BICUBIC)  # to the model's grid
             images.append(image)
-        return images
+            output_sizes.append((width, height))
+        return images, output_sizes
 
     async def _run(self, job: Job, received: float) -> ImagesResponse:
         self.worker.submit(job)

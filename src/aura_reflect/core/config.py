@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     allow_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="ALLOW_ORIGINS"
     )
+    cloud_url: str | None = Field(default=None, validation_alias="AURA_CLOUD_URL")
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="AURA_API_KEY", repr=False
+    )
     cors_credentials: bool = Field(default=False, validation_alias="AURA_CORS_CREDENTIALS")
     max_queue: int = Field(default=8, ge=0, le=1000, validation_alias="AURA_MAX_QUEUE")
     max_body_mb: float = Field(default=64, gt=0, validation_alias="AURA_MAX_BODY_MB")
@@ -65,12 +69,19 @@ class Settings(BaseSettings):
     # Refinement runs at the input's size; beyond this many pixels it is refused (memory).
     max_refine_pixels: int = Field(default=1024 * 1024 * 2, ge=4096, validation_alias="AURA_MAX_REFINE_PIXELS")
 
-    @field_validator("allow_origins", mode="before")
+    @field_validator("allow_origins", "api_keys", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("cloud_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http(s) URL, got {value!r}")
+        return value.rstrip("/") if value else value
 
     @field_validator("scheduler")
     @classmethod

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +18,15 @@ import torch
 
 from ..core.config import Settings
 from ..errors import InvalidInput, ModelLoadError
-from .families import Family, family_from_model_index
+from .families import AUTO_RATIO, Family, family_from_model_index
 
 log = logging.getLogger(__name__)
+
+# The model we train and ship (training/train.py): the default when SD_MODEL_ID is unset.
+EMBEDDED_MODEL = Path(__file__).resolve().parents[1] / "models" / "aura-tiny"
+EMBEDDED_SUFFIX = " (embedded)"
+# Optional file beside model_index.json with what the engine should know about a model of ours.
+AURA_MODEL_CARD = "aura.json"
 
 WEIGHT_COMPONENTS = ("unet", "vae", "text_encoder", "text_encoder_2", "safety_checker")
 PICKLE_SUFFIXES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
@@ -46,6 +53,25 @@ class LoadedModel:
     default_guidance: float
     load_seconds: float
     optimizations: dict[str, Any] = field(default_factory=dict)
+    # Models trained at a small native size (the embedded one) render there, per aspect ratio,
+    # and are upscaled to the requested size; None: render at the requested size.
+    native_sizes: dict[str, tuple[int, int]] | None = None
+
+    def render_size(self, aspect_ratio: str, output: tuple[int, int]) -> tuple[int, int]:
+        """The size the pipeline runs at for an output of ``output`` pixels."""
+        if not self.native_sizes:
+            return output
+        key = AUTO_RATIO if aspect_ratio == "Auto" else aspect_ratio
+        if key in self.native_sizes:
+            return self.native_sizes[key]
+        return self.render_size_for(output)
+
+    def render_size_for(self, output: tuple[int, int]) -> tuple[int, int]:
+        """The native size whose aspect ratio is closest to ``output``'s (for refinements)."""
+        if not self.native_sizes:
+            return output
+        ratio = output[0] / output[1]
+        return min(self.native_sizes.values(), key=lambda size: abs(math.log((size[0] / size[1]) / ratio)))
 
     @property
     def scheduler_name(self) -> str:
@@ -110,6 +136,16 @@ def check_local_model(folder: Path) -> dict:
             )
         raise ModelLoadError(f"{sub} holds no safetensors weights")
     return index
+
+
+def read_model_card(folder: str) -> dict:
+    path = Path(folder) / AURA_MODEL_CARD
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise ModelLoadError(f"{path} is not valid JSON: {error}") from None
 
 
 def read_model_index(model_id: str) -> tuple[dict, str]:
@@ -207,12 +243,12 @@ def apply_memory_options(pipe, device: torch.device) -> dict[str, Any]:
 
 def load_model(settings: Settings, model_id: str | None = None) -> LoadedModel:
     """Load ``model_id`` (default: SD_MODEL_ID) with the settings' device, precision and scheduler."""
-    model_id = model_id or settings.model_id
-    if not model_id:
-        raise ModelLoadError(
-            "no model configured: set SD_MODEL_ID to a diffusers folder or a Hugging Face hub id "
-            "(for example SD_MODEL_ID=stable-diffusion-v1-5/stable-diffusion-v1-5)"
-        )
+    model_id = model_id or settings.model_id or str(EMBEDDED_MODEL)
+    # Refuse settings this version cannot honour rather than ignore them.
+    if settings.lcm_lora_id:
+        raise ModelLoadError("SD_LCM_LORA_ID is set, but this version does not load LCM-LoRA adapters yet; unset it")
+    if settings.torch_compile:
+        raise ModelLoadError("TORCH_COMPILE=1 is set, but this version does not compile the UNet yet; unset it")
     started = time.perf_counter()
     device = resolve_device(settings.device)
     dtype = resolve_dtype(settings.precision, device)
@@ -241,8 +277,19 @@ def load_model(settings: Settings, model_id: str | None = None) -> LoadedModel:
         img2img = img2img_cls.from_pipe(text2img)  # shares every component: no second copy
     img2img.set_progress_bar_config(disable=True)
 
-    defaults = FAMILY_DEFAULTS[family]
-    name = Path(source).name if is_local_reference(model_id) else model_id
+    card = read_model_card(source) if is_local_reference(model_id) else {}
+    defaults = {**FAMILY_DEFAULTS[family]}
+    defaults["steps"] = card.get("default_steps", defaults["steps"])
+    defaults["guidance"] = card.get("default_guidance", defaults["guidance"])
+    name = card.get("name") or (Path(source).name if is_local_reference(model_id) else model_id)
+    if Path(source) == EMBEDDED_MODEL:
+        name += EMBEDDED_SUFFIX
+    native_sizes = {ratio: (int(w), int(h)) for ratio, (w, h) in card.get("native_sizes", {}).items()} or None
+    for ratio, (w, h) in (native_sizes or {}).items():
+        if w % 8 or h % 8:  # diffusers' pipelines refuse other sizes
+            raise ModelLoadError(f"{AURA_MODEL_CARD}: native size {w}×{h} for {ratio} is not a multiple of 8")
+    if native_sizes:
+        optimizations["upscale"] = "lanczos from native size"
     loaded = LoadedModel(
         name=name,
         source=source,
@@ -255,6 +302,7 @@ def load_model(settings: Settings, model_id: str | None = None) -> LoadedModel:
         default_guidance=settings.guidance if settings.guidance is not None else defaults["guidance"],
         load_seconds=time.perf_counter() - started,
         optimizations=optimizations,
+        native_sizes=native_sizes,
     )
     log.info(
         "loaded %s (%s) on %s/%s in %.2fs, scheduler %s",

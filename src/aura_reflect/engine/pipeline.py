@@ -40,6 +40,7 @@ class GenerationRequest:
     guidance_scale: float
     seeds: list[int]
     negative_prompt: str | None = None
+    output_size: tuple[int, int] | None = None  # upscale to this when it differs from width×height
 
 
 @dataclass
@@ -51,6 +52,7 @@ class RefinementRequest:
     strength: float
     seeds: list[int]
     negative_prompt: str | None = None
+    output_sizes: list[tuple[int, int]] | None = None  # per image, when it differs from the input's
 
 
 @dataclass
@@ -70,9 +72,10 @@ class StepControl:
     cancel: threading.Event = field(default_factory=threading.Event)
     step: int = 0
     total: int = 0
+    done_before: int = 0  # steps of earlier pipeline calls in the same job (refine runs one per size)
 
     def callback(self, pipe, step: int, timestep, kwargs):
-        self.step = step + 1
+        self.step = self.done_before + step + 1
         if self.cancel.is_set():
             raise Cancelled("cancelled")
         return kwargs
@@ -103,6 +106,13 @@ def check_inputs(request: GenerationRequest | RefinementRequest, multiple: int) 
                 raise ValueError(f"`images[{i}]` size {image.size} is not a multiple of {multiple}")
 
 
+def total_steps(request: GenerationRequest | RefinementRequest) -> int:
+    """Denoising steps the job will run: one pipeline call per image size for a refinement."""
+    if isinstance(request, RefinementRequest):
+        return request.steps * len(_group_by_size(request.images))
+    return request.steps
+
+
 def generators(seeds: list[int]) -> list[torch.Generator]:
     return [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
 
@@ -124,7 +134,7 @@ def is_out_of_memory(error: BaseException) -> bool:
 def generate(model: LoadedModel, request: GenerationRequest, control: StepControl | None = None) -> EngineOutput:
     check_inputs(request, model.vae_scale_factor)
     control = control or StepControl()
-    control.total = request.steps
+    control.total = total_steps(request)
     started = time.perf_counter()
     result = _run_guarded(
         model,
@@ -140,6 +150,8 @@ def generate(model: LoadedModel, request: GenerationRequest, control: StepContro
             callback_on_step_end=control.callback,
         ).images,
     )
+    if request.output_size:
+        result = [upscale(image, request.output_size) for image in result]
     return EngineOutput(
         images=result,
         seeds=list(request.seeds),
@@ -155,10 +167,11 @@ def refine(model: LoadedModel, request: RefinementRequest, control: StepControl 
     check_inputs(request, model.vae_scale_factor)
     control = control or StepControl()
     schedule_steps = refine_schedule_steps(request.steps, request.strength)
-    control.total = request.steps * len(_group_by_size(request.images))
+    control.total = total_steps(request)
     started = time.perf_counter()
     outputs: list[Image.Image | None] = [None] * len(request.images)
-    for indices in _group_by_size(request.images).values():
+    for group_index, indices in enumerate(_group_by_size(request.images).values()):
+        control.done_before = group_index * request.steps
         images = _run_guarded(
             model,
             lambda indices=indices: model.img2img(
@@ -173,7 +186,7 @@ def refine(model: LoadedModel, request: RefinementRequest, control: StepControl 
             ).images,
         )
         for i, image in zip(indices, images):
-            outputs[i] = image
+            outputs[i] = upscale(image, request.output_sizes[i]) if request.output_sizes else image
     return EngineOutput(
         images=[image for image in outputs if image is not None],
         seeds=list(request.seeds),
@@ -194,6 +207,13 @@ def refine_schedule_steps(steps: int, strength: float) -> int:
     while int(schedule * strength) < steps:
         schedule += 1
     return schedule
+
+
+def upscale(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Resize a natively rendered image to the requested size (Lanczos: sharp, little ringing)."""
+    if image.size == tuple(size):
+        return image
+    return image.resize(size, resample=Image.Resampling.LANCZOS)
 
 
 def _group_by_size(images: list[Image.Image]) -> dict[tuple[int, int], list[int]]:

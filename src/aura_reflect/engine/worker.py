@@ -97,6 +97,8 @@ class EngineWorker:
                 raise ModelNotReady("model is loading", retry_after=5)
             if self.state == "error":
                 raise ModelNotReady(f"model failed to load: {self.error}", retry_after=60)
+            if job.id in self.jobs_by_id:
+                raise InvalidInput("requestId", f"{job.id!r} is already in use by a queued or running request")
             if len(self._jobs) >= self.settings.max_queue:
                 raise QueueFull(
                     f"engine is busy: {len(self._jobs)} requests are queued (limit {self.settings.max_queue})",
@@ -118,6 +120,26 @@ class EngineWorker:
                 queued = False
         if queued:
             self._finish(job, error=Cancelled("cancelled before it started"))
+
+    def progress(self, job_id: str) -> dict | None:
+        """Where a queued or running job stands; None once it is finished (or was never here)."""
+        with self._cond:
+            job = self.jobs_by_id.get(job_id)
+            if job is None:
+                return None
+            if job is self.running:
+                return {"id": job_id, "state": "running", "step": job.control.step, "total": job.control.total,
+                        "position": 0}
+            position = next((i + 1 for i, queued in enumerate(self._jobs) if queued is job), 0)
+            total = pipeline.total_steps(job.request)
+            return {"id": job_id, "state": "queued", "step": 0, "total": total, "position": position}
+
+    def cancel_by_id(self, job_id: str) -> bool:
+        job = self.jobs_by_id.get(job_id)
+        if job is None:
+            return False
+        self.cancel(job)
+        return True
 
     @property
     def depth(self) -> int:
