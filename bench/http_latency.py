@@ -1,0 +1,89 @@
+"""End-to-end HTTP latency of /generate, and start-up time, against a real `aura serve` process.
+
+    python bench/http_latency.py                    # the embedded model, 2 images, standard tier
+    SD_MODEL_ID=/path/to/model python bench/http_latency.py --requests 10
+
+Prints the process start-up time (to a healthy /health), the model load time the engine reports,
+and the median / p90 of the wall time of each request as a client sees it, with the engine's own
+split (queue, pipeline, encode).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--images", type=int, default=2)
+    parser.add_argument("--resolution", default="standard")
+    parser.add_argument("--aspect", default="1:1")
+    parser.add_argument("--prompt", default="a purple night sky over dark mountains")
+    args = parser.parse_args()
+
+    port = free_port()
+    aura = str(Path(sys.executable).with_name("aura"))
+    started = time.perf_counter()
+    process = subprocess.Popen([aura, "serve", "--port", str(port)], env={**os.environ, "HF_HUB_OFFLINE": "1"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=url, timeout=120) as client:
+            while True:
+                try:
+                    health = client.get("/health")
+                    if health.status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None:
+                    raise SystemExit("engine exited")
+                time.sleep(0.05)
+            startup = time.perf_counter() - started
+            info = health.json()
+            body = {"prompt": args.prompt, "aspectRatio": args.aspect, "temperature": 1,
+                    "resolution": args.resolution, "numImages": args.images}
+            for _ in range(2):  # warm-up
+                client.post("/generate", json=body).raise_for_status()
+            walls, parts = [], []
+            for i in range(args.requests):
+                t0 = time.perf_counter()
+                response = client.post("/generate", json={**body, "seed": i})
+                walls.append(time.perf_counter() - t0)
+                response.raise_for_status()
+                parts.append(response.json()["timings"])
+            size = response.json()["width"], response.json()["height"]
+    finally:
+        process.terminate()
+        process.wait(30)
+
+    def med(key):
+        return statistics.median(p[key] for p in parts)
+
+    walls.sort()
+    print(f"model: {info['model']} on {info['device']} ({info['dtype']}), {os.cpu_count()} CPU cores")
+    print(f"start-up to healthy: {startup:.2f} s (model load reported by the engine: {info['loadSeconds']:.2f} s)")
+    print(f"/generate {args.images} × {size[0]}×{size[1]} ({args.resolution}, {args.aspect}), {args.requests} requests:")
+    print(f"  end-to-end median {statistics.median(walls):.3f} s, p90 {walls[int(0.9 * (len(walls) - 1))]:.3f} s")
+    print(f"  engine split (median ms): queue {med('queueMs'):.1f}, pipeline {med('generateMs'):.1f}, "
+          f"encode {med('encodeMs'):.1f}, total {med('totalMs'):.1f}")
+
+
+if __name__ == "__main__":
+    main()

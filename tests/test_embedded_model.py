@@ -1,0 +1,107 @@
+"""The embedded default model: shipped in the package, served when SD_MODEL_ID is unset."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from aura_reflect.engine.families import ASPECT_RATIOS, TIERS, parse_ratio, resolve_size
+from aura_reflect.engine.loader import EMBEDDED_MODEL
+
+from .helpers import EngineServer, decode_png, gradient_image, png_b64, settings_from_env
+
+pytestmark = pytest.mark.skipif(not (EMBEDDED_MODEL / "model_index.json").is_file(), reason="embedded model not built")
+
+
+@pytest.fixture(scope="module")
+def embedded_server(monkeypatch_module):
+    monkeypatch_module.delenv("SD_MODEL_ID", raising=False)
+    with EngineServer(settings_from_env()) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def test_shipped_folder_is_a_small_safetensors_diffusers_model():
+    from diffusers import StableDiffusionPipeline
+
+    files = [p for p in EMBEDDED_MODEL.rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in files) <= 25 * 2**20
+    suffixes = {p.suffix for p in files}
+    assert ".safetensors" in suffixes and not suffixes & {".bin", ".ckpt", ".pt", ".pth"}
+    for component in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
+        assert (EMBEDDED_MODEL / component).is_dir()
+    pipe = StableDiffusionPipeline.from_pretrained(EMBEDDED_MODEL, use_safetensors=True)
+    assert type(pipe.unet).__name__ == "UNet2DConditionModel"
+    assert type(pipe.vae).__name__ == "AutoencoderKL"
+    assert type(pipe.text_encoder).__name__ == "CLIPTextModel"
+
+
+def test_health_names_the_embedded_model(embedded_server):
+    health = embedded_server.client.get("/health").json()
+    assert health["model"] == "aura-tiny (embedded)"
+    assert health["family"] == "sd" and health["device"] == "cpu"
+    assert health["optimizations"]["upscale"] == "lanczos from native size"
+
+
+def test_every_ratio_and_tier_comes_out_at_the_table_size(embedded_server):
+    for tier in TIERS:
+        for ratio in ASPECT_RATIOS:
+            response = embedded_server.client.post(
+                "/generate", json={"prompt": "warm sunset over the sea", "aspectRatio": ratio, "temperature": 1,
+                                   "resolution": tier, "numImages": 1, "config": {"steps": 4}},
+            )
+            assert response.status_code == 200, response.text
+            image = decode_png(response.json()["images"][0])
+            assert image.size == resolve_size("sd", ratio, tier)
+            assert math.isclose(image.width / image.height, parse_ratio(ratio), rel_tol=0.03)
+
+
+def hue_shares(data: str):
+    from training.eval import color_shares
+
+    image = np.asarray(decode_png(data).resize((64, 64)), dtype=np.float32) / 255
+    return color_shares(image)
+
+
+@pytest.mark.parametrize("prompt, colour", [("a blue ocean", "blue"), ("red circle on white background", "red"),
+                                            ("yellow and purple stripes", "yellow")])
+def test_images_follow_the_colour_in_the_prompt(embedded_server, prompt, colour):
+    response = embedded_server.client.post(
+        "/generate", json={"prompt": prompt, "aspectRatio": "1:1", "temperature": 1, "numImages": 2, "seed": 3}
+    )
+    shares = [hue_shares(data).get(colour, 0.0) for data in response.json()["images"]]
+    assert min(shares) >= 0.10, shares
+
+
+def test_unknown_words_are_ignored_gracefully(embedded_server):
+    response = embedded_server.client.post(
+        "/generate", json={"prompt": "zyxwv blue ocean quokka ☂", "aspectRatio": "16:9", "temperature": 1, "numImages": 1}
+    )
+    assert response.status_code == 200
+    assert hue_shares(response.json()["images"][0]).get("blue", 0) >= 0.10
+
+
+def test_refine_keeps_the_composition_of_the_input(embedded_server):
+    original = gradient_image(256, 256)
+    response = embedded_server.client.post(
+        "/refine", json={"refinePrompt": "calm blue gradient", "images": [png_b64(original)], "seed": 1,
+                         "config": {"strength": 0.3}},
+    )
+    assert response.status_code == 200, response.text
+    refined = np.asarray(decode_png(response.json()["images"][0]), dtype=np.float32)
+    assert refined.shape == (256, 256, 3)
+    source = np.asarray(original, dtype=np.float32)
+    # Per channel, the refined image still correlates strongly with the input's layout ...
+    for channel in range(3):
+        r = np.corrcoef(source[..., channel].ravel(), refined[..., channel].ravel())[0, 1]
+        assert r > 0.6, (channel, r)
+    # ... yet it is a new image, not the input sent back.
+    assert np.abs(refined - source).mean() > 3
