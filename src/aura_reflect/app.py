@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 
 from . import __version__
 from .api.errors import install_error_handlers
 from .api.limits import BodySizeLimit
+from .api.openai.router import router as openai_router
 from .api.router import router
 from .api.serving import ServingEngine
 from .core.config import Settings, get_settings
@@ -19,6 +22,8 @@ from .engine.loader import LoadedModel, load_model
 from .engine.worker import EngineWorker
 
 log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent / "web"
 
 
 def create_app(settings: Settings | None = None, *, loader: Callable[..., LoadedModel] = load_model) -> FastAPI:
@@ -46,6 +51,9 @@ def create_app(settings: Settings | None = None, *, loader: Callable[..., Loaded
     )
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(openai_router)
+    # The web UI: static files from the package, mounted last so the API routes win.
+    app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
     app.add_middleware(BodySizeLimit, max_bytes=int(settings.max_body_mb * 2**20))
     # CORS outermost, so that refusals (413, 503 ...) reach a browser with their allow headers.
     if settings.allow_origins:
@@ -53,7 +61,7 @@ def create_app(settings: Settings | None = None, *, loader: Callable[..., Loaded
             CORSMiddleware,
             allow_origins=settings.allow_origins,
             allow_credentials=settings.cors_credentials,
-            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
             allow_headers=["Content-Type", "Authorization"],
             expose_headers=["Retry-After"],
             max_age=600,
