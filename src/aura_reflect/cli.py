@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import uuid
+from pathlib import Path
 
 import typer
 
@@ -64,6 +66,236 @@ def serve_command(
 ) -> None:
     """Run the engine's HTTP server."""
     serve(host, port)
+
+
+# --- client commands -------------------------------------------------------------------------
+def _save(result, out_dir: Path, stem: str, params: dict) -> list[Path]:
+    """PNG files that say how they were made: the parameters as PNG text chunks."""
+    from PIL.PngImagePlugin import PngInfo
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, image in enumerate(result.images):
+        info = PngInfo()
+        seed = result.seeds[i] if i < len(result.seeds) else None
+        chunks = {**params, "seed": seed, "steps": result.steps, "guidance_scale": result.guidance_scale,
+                  "model": result.model, "engine": result.engine, "software": "aura-reflect-engine"}
+        for key, value in chunks.items():
+            if value is not None:
+                info.add_text(key, str(value))
+        path = out_dir / f"{stem}-{seed if seed is not None else i}.png"
+        image.save(path, pnginfo=info)
+        paths.append(path)
+    return paths
+
+
+def _run_with_progress(client, call, request_id: str, label: str):
+    """Run ``call`` while a progress bar follows the engine's /jobs/{request_id}."""
+    import threading
+
+    from tqdm import tqdm
+
+    done = threading.Event()
+    bar = tqdm(total=1, desc=label, unit="step", leave=False, disable=not sys.stderr.isatty())
+
+    def follow():
+        while not done.wait(0.25):
+            progress = client.progress(request_id)
+            if progress:
+                bar.total = progress["total"]
+                bar.n = progress["step"]
+                bar.refresh()
+
+    watcher = threading.Thread(target=follow, daemon=True)
+    watcher.start()
+    try:
+        return call()
+    finally:
+        done.set()
+        bar.close()
+
+
+def _client(engine: str, local: str | None, cloud: str | None, api_key: str | None):
+    from .client import AutoClient, EngineClient
+
+    if engine == "local":
+        return EngineClient(local, api_key=api_key, name="local") if local else None
+    if engine == "cloud":
+        if not cloud:
+            raise typer.BadParameter("--engine cloud needs --cloud URL (or AURA_CLOUD_URL)", param_hint="--cloud")
+        return EngineClient(cloud, api_key=api_key, name="cloud")
+    if not (local and cloud):
+        raise typer.BadParameter("--engine auto needs both --local and --cloud URLs", param_hint="--engine")
+    return AutoClient(EngineClient(local, api_key=api_key), EngineClient(cloud, api_key=api_key))
+
+
+def _fail(error) -> None:
+    print(f"aura: {type(error).__name__}: {error}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+ENGINE_HELP = "local (the --local URL, or in-process on the configured model), cloud, or auto"
+
+
+@app.command("generate")
+def generate_command(
+    prompt: str = typer.Argument(..., help="The mood to draw."),
+    aspect: str = typer.Option("1:1", "--aspect", help="Aspect ratio, e.g. 16:9."),
+    n: int = typer.Option(2, "--n", min=1, max=8, help="Number of images."),
+    seed: int = typer.Option(None, help="Base seed; image i uses seed + i."),
+    temperature: float = typer.Option(1.0, min=0, max=2),
+    resolution: str = typer.Option("standard", help="standard or high."),
+    steps: int = typer.Option(None, min=1, max=150),
+    engine: str = typer.Option("local", help=ENGINE_HELP),
+    local: str = typer.Option(None, envvar="AURA_LOCAL_URL", help="Local engine URL."),
+    cloud: str = typer.Option(None, envvar="AURA_CLOUD_URL", help="Cloud engine URL."),
+    api_key: str = typer.Option(None, envvar="AURA_API_KEY", help="Bearer key for the engines."),
+    out: Path = typer.Option(Path("aura-out"), "-o", "--out", help="Folder for the PNG files."),
+) -> None:
+    """Generate images and save them as PNG files (parameters embedded as text chunks)."""
+    from .client import EngineError
+    from .errors import EngineError as EngineFailure
+
+    params = {"prompt": prompt, "aspect_ratio": aspect, "temperature": temperature, "resolution": resolution}
+    client = _client(engine, local, cloud, api_key)
+    try:
+        if client is None:
+            result = _generate_in_process(prompt, aspect, n, seed, temperature, resolution, steps)
+        else:
+            request_id = uuid.uuid4().hex
+            target = client.local if hasattr(client, "local") else client
+            result = _run_with_progress(
+                target,
+                lambda: client.generate(prompt, aspect_ratio=aspect, temperature=temperature, resolution=resolution,
+                                        num_images=n, seed=seed, steps=steps, request_id=request_id),
+                request_id,
+                "generating",
+            )
+    except (EngineError, EngineFailure) as error:
+        _fail(error)
+    for path in _save(result, out, "aura", params):
+        print(path)
+
+
+def _generate_in_process(prompt, aspect, n, seed, temperature, resolution, steps):
+    """No engine URL: load the configured model (the embedded one by default) and run it here."""
+    from .api.serving import draw_seeds, guidance_for_temperature
+    from .client import GenerationResult
+    from .engine import pipeline
+    from .engine.families import ASPECT_RATIOS, resolve_size
+    from .engine.loader import load_model
+
+    if aspect not in ASPECT_RATIOS:
+        raise typer.BadParameter(f"choose one of {', '.join(ASPECT_RATIOS)}", param_hint="--aspect")
+    if resolution not in ("standard", "high"):
+        raise typer.BadParameter("standard or high", param_hint="--resolution")
+    from .errors import EngineError as EngineFailure
+
+    try:
+        model = load_model(load_settings())
+    except (ConfigError, EngineFailure) as error:
+        _fail(error)
+    output_size = resolve_size(model.family, aspect, resolution)
+    width, height = model.render_size(aspect, output_size)
+    request = pipeline.GenerationRequest(
+        prompt=prompt, width=width, height=height, steps=steps or model.default_steps,
+        guidance_scale=guidance_for_temperature(model.default_guidance, temperature),
+        seeds=draw_seeds(seed, n), output_size=output_size if output_size != (width, height) else None,
+    )
+    output = pipeline.generate(model, request)
+    return GenerationResult(images=output.images, seeds=output.seeds, model=output.model, width=output_size[0],
+                            height=output_size[1], steps=output.steps, guidance_scale=output.guidance_scale,
+                            engine="in-process")
+
+
+@app.command("refine")
+def refine_command(
+    images: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="PNG/JPEG/WebP files."),
+    prompt: str = typer.Option(..., "--prompt", help="How to change them."),
+    strength: float = typer.Option(None, min=0.05, max=1),
+    seed: int = typer.Option(None),
+    engine: str = typer.Option("local", help="local, cloud or auto"),
+    local: str = typer.Option("http://127.0.0.1:8000", envvar="AURA_LOCAL_URL"),
+    cloud: str = typer.Option(None, envvar="AURA_CLOUD_URL"),
+    api_key: str = typer.Option(None, envvar="AURA_API_KEY"),
+    out: Path = typer.Option(Path("aura-out"), "-o", "--out"),
+) -> None:
+    """Refine images on an engine (image-to-image) and save the results."""
+    from .client import EngineError
+
+    client = _client(engine, local, cloud, api_key)
+    request_id = uuid.uuid4().hex
+    target = client.local if hasattr(client, "local") else client
+    try:
+        result = _run_with_progress(
+            target,
+            lambda: client.refine([str(p) for p in images], prompt, strength=strength, seed=seed,
+                                  request_id=request_id),
+            request_id,
+            "refining",
+        )
+    except EngineError as error:
+        _fail(error)
+    for path in _save(result, out, "aura-refined", {"refine_prompt": prompt}):
+        print(path)
+
+
+@app.command("health")
+def health_command(url: str = typer.Argument("http://127.0.0.1:8000", help="Engine URL.")) -> None:
+    """Print an engine's /health as JSON (exit 1 when it is not serving)."""
+    import json
+
+    from .client import EngineClient, EngineError
+
+    with EngineClient(url, timeout=15) as client:
+        try:
+            print(json.dumps(client.health(), indent=2))
+        except EngineError as error:
+            _fail(error)
+
+
+space_app = typer.Typer(help="Deploy the engine to a Hugging Face Space.", no_args_is_help=True)
+app.add_typer(space_app, name="space")
+
+
+@space_app.command("build")
+def space_build(
+    folder: Path = typer.Argument(..., help="Empty (or new) folder for the Space files."),
+    title: str = typer.Option("Aura Reflect Engine", help="The Space's title."),
+) -> None:
+    """Write a ready Docker Space (README with Spaces YAML, Dockerfile, app.py, the engine)."""
+    from .space import SpaceError, build_space
+
+    try:
+        build_space(folder, title=title)
+    except SpaceError as error:
+        _fail(error)
+    print(f"Space files written to {folder}")
+
+
+@space_app.command("deploy")
+def space_deploy(
+    repo: str = typer.Option(..., "--repo", help="USER/NAME of the Space."),
+    hardware: str = typer.Option(None, help="e.g. cpu-basic, t4-small, a10g-small."),
+    var: list[str] = typer.Option([], "--var", help="KEY=VALUE Space variable; repeatable."),
+    private: bool = typer.Option(False, "--private"),
+    endpoint: str = typer.Option(None, envvar="HF_ENDPOINT", help="Hub URL (default huggingface.co)."),
+) -> None:
+    """Create or update the Space, upload the engine, set its variables and hardware."""
+    from .space import SpaceError, deploy_space
+
+    variables = {}
+    for item in var:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--var")
+        variables[key] = value
+    try:
+        deployment = deploy_space(repo, hardware=hardware, variables=variables, private=private, endpoint=endpoint)
+    except SpaceError as error:
+        _fail(error)
+    print(f"Space:  {deployment.space_url}")
+    print(f"Engine: {deployment.engine_url}   (paste this as the studio's Cloud engine URL)")
 
 
 @app.command("version")
