@@ -210,3 +210,53 @@ def test_progress_and_cancel_by_request_id(queued_server):
     bad_id = server.client.post("/generate", json={**BODY, "requestId": "../../etc"})
     assert bad_id.status_code == 422 and bad_id.json()["error"]["field"] == "requestId"
     assert server.client.post("/generate", json=BODY).status_code == 200
+
+
+@pytest.fixture
+def deadline_server(tiny_sd):
+    settings = settings_from_env(SD_MODEL_ID=tiny_sd, SD_STEPS="2", AURA_MAX_QUEUE="2", AURA_REQUEST_TIMEOUT_S="1.5")
+    with EngineServer(settings) as server:
+        yield server
+
+
+def test_deadline_drops_queued_work_and_stops_running_work(deadline_server):
+    server = deadline_server
+    calls = []
+    gate = threading.Event()
+
+    def slow():
+        calls.append(time.monotonic())
+        gate.wait(0.4)  # each denoising step takes 0.4 s: a 40-step job cannot finish in 1.5 s
+
+    with UNetHook(server, slow), ThreadPoolExecutor(2) as pool:
+        running = pool.submit(server.client.post, "/generate", json={**BODY, "config": {"steps": 40}})
+        wait_until(lambda: server.worker.running is not None)
+        queued = pool.submit(server.client.post, "/generate", json={**BODY, "seed": 5})
+        for future in (running, queued):
+            response = future.result()
+            assert response.status_code == 504, response.text
+            assert "AURA_REQUEST_TIMEOUT_S" in response.json()["error"]["message"]
+        wait_until(lambda: server.worker.running is None, timeout=5)
+        steps_run = len(calls)
+        time.sleep(0.6)
+        assert len(calls) == steps_run < 10  # stopped, and the queued job never ran
+    assert server.worker.depth == 0
+    assert server.client.post("/generate", json=BODY).status_code == 200
+
+
+def test_a_client_that_disconnects_has_its_work_stopped(queued_server):
+    server = queued_server
+    calls = []
+
+    def slow():
+        calls.append(time.monotonic())
+        time.sleep(0.1)
+
+    with UNetHook(server, slow):
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(f"{server.url}/generate", json={**BODY, "config": {"steps": 100}}, timeout=1.0)
+        wait_until(lambda: server.worker.running is None, timeout=5)
+        steps_run = len(calls)
+        time.sleep(0.5)
+        assert len(calls) == steps_run < 40
+    assert server.client.post("/generate", json=BODY).status_code == 200

@@ -136,3 +136,27 @@ def test_openapi_has_typed_models(sd_server):
     assert {"refinePrompt", "images", "config"} <= set(refine)
     assert "ImagesResponse" in schema["components"]["schemas"]
     assert sd_server.client.get("/docs").status_code == 200
+
+
+def test_model_path_switches_models_inside_the_models_folder(tiny_sd, tiny_sdxl, tmp_path):
+    import shutil
+
+    from .helpers import EngineServer, settings_from_env
+
+    models = tmp_path / "models"
+    shutil.copytree(tiny_sd, models / "sd-one")
+    shutil.copytree(tiny_sdxl, models / "xl-two")
+    settings = settings_from_env(SD_MODEL_ID=str(models / "sd-one"), SD_STEPS="1", AURA_MODELS_DIR=str(models))
+    with EngineServer(settings) as server:
+        switched = post_generate(server, numImages=1, config={"modelPath": "xl-two"})
+        assert switched.status_code == 200, switched.text
+        body = switched.json()
+        # Sized by the family of the model it ran on (SDXL's standard square), not the one resident before.
+        assert body["model"] == "xl-two" and (body["width"], body["height"]) == (768, 768)
+        assert server.client.get("/health").json()["family"] == "sdxl"
+        back = post_generate(server, numImages=1, config={"modelPath": str(models / "sd-one")})
+        assert back.json()["model"] == "sd-one" and back.json()["width"] == 512
+        missing = post_generate(server, numImages=1, config={"modelPath": "nope"})
+        assert missing.status_code == 422 and missing.json()["error"]["field"] == "config.modelPath"
+        escape = post_generate(server, numImages=1, config={"modelPath": "../models/sd-one"})
+        assert escape.status_code == 422 and "'..'" in escape.json()["error"]["message"]

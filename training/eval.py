@@ -58,7 +58,7 @@ SCENE_TEMPLATES = (
 SHAPE_TEMPLATES = (
     "{color} {noun} against {color2}",
     "image of {color} {noun} with {color2} behind",
-    "{color2} canvas showing a {color} {noun}",
+    "{color2} canvas showing {color} {noun}",
     "{noun} colored {color} and {color2}",
 )
 SCENE_COLORS = {

@@ -60,3 +60,11 @@ class ModelLoadError(EngineError):
 
 class InternalError(EngineError):
     """Something unexpected broke; the message is generic and the traceback is in the log only."""
+
+
+class DeadlineExceeded(EngineError):
+    """The request did not finish within AURA_REQUEST_TIMEOUT_S; its work was dropped or stopped (HTTP 504)."""
+
+
+class ClientDisconnected(EngineError):
+    """The client went away; its queued work was dropped and running work stopped."""

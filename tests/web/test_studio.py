@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import time
 from pathlib import Path
@@ -15,7 +14,6 @@ from ..helpers import EngineServer, free_port, settings_from_env
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
-SCREENSHOTS = os.environ.get("AURA_SCREENSHOTS")  # a folder: save screenshots of the main screens there
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +40,6 @@ def page(browser):
 
 def engine(model: str, **env) -> EngineServer:
     return EngineServer(settings_from_env(SD_MODEL_ID=model, SD_STEPS="2", **env))
-
-
-def shot(page, name: str) -> None:
-    if SCREENSHOTS:
-        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
 
 
 def open_studio(page, server: EngineServer, mode: str = "local"):
@@ -79,7 +71,6 @@ def test_generate_select_refine_download_and_gallery_survives_reload(page, tiny_
         assert tiles.nth(0).get_attribute("aria-pressed") == "true"
         assert tiles.nth(2).get_attribute("aria-pressed") == "true"
         assert page.text_content("#selection-count") == "2 selected"
-        shot(page, "studio-results")
 
         first_sources = [img.get_attribute("src") for img in page.locator("#results img").all()]
         page.fill("#refine-prompt", "darker, more neon")
@@ -108,7 +99,6 @@ def test_generate_select_refine_download_and_gallery_survives_reload(page, tiny_
         assert sets.count() == 1
         assert sets.nth(0).locator("img").count() == 2
         assert "darker, more neon" in sets.nth(0).text_content()
-        shot(page, "studio-gallery")
         sets.nth(0).locator("button.remove").first.click()
         page.wait_for_function("document.querySelectorAll('#gallery img').length === 1")
 
@@ -133,7 +123,6 @@ def test_cloud_mode_calls_the_second_engine_and_status_shows_both(page, tiny_sd,
             assert page.text_content("#results .badge") == "cloud"
             # The cloud engine runs on a CPU, so it was asked for the standard tier (768 for SDXL).
             assert page.get_attribute("#results img", "width") == "768"
-            shot(page, "studio-engines")
 
 
 def test_auto_falls_back_to_cloud_and_local_mode_reports_the_outage(page, tiny_sd, tiny_sdxl):
@@ -186,7 +175,6 @@ def test_progress_moves_and_cancel_stops_the_work_on_the_engine(page, tiny_sd):
             )
             value = float(page.get_attribute("#progress-bar", "value"))
             assert 3 <= value < 60
-            shot(page, "studio-progress")
             page.click("#cancel")
             page.wait_for_selector("#error:not([hidden])")
             assert page.text_content("#error") == "Cancelled."
@@ -218,5 +206,4 @@ def test_phone_width_layout_and_labels(browser, tiny_sd):
         assert width <= 390
         generate(page, "vintage desert dunes", count=2)
         wait_results(page, 2)
-        shot(page, "studio-phone")
     context.close()

@@ -11,6 +11,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..engine.pipeline import Cancelled
 from ..errors import (
+    ClientDisconnected,
+    DeadlineExceeded,
     EngineError,
     InvalidInput,
     NotFound,
@@ -72,6 +74,10 @@ def map_exception(error: BaseException) -> JSONResponse:
         return error_response(503, "overloaded", error.message, retry_after=error.retry_after)
     if isinstance(error, Unavailable):
         return error_response(503, "unavailable", error.message, retry_after=error.retry_after)
+    if isinstance(error, DeadlineExceeded):
+        return error_response(504, "deadline_exceeded", error.message)
+    if isinstance(error, ClientDisconnected):
+        return error_response(499, "client_disconnected", error.message)
     if isinstance(error, Cancelled):
         return error_response(499, "cancelled", error.message)
     if isinstance(error, StarletteHTTPException):

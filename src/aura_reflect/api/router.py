@@ -28,6 +28,7 @@ ERROR_RESPONSES = {
         413: "A body or image exceeds a limit",
         422: "A field is invalid; `error.field` names it",
         503: "Overloaded, loading or out of memory; see Retry-After",
+        504: "Not finished within AURA_REQUEST_TIMEOUT_S; the work was dropped or stopped",
     }.items()
 }
 
@@ -60,15 +61,15 @@ router = APIRouter()
 
 
 @router.post("/generate", response_model=ImagesResponse, responses=ERROR_RESPONSES, dependencies=Protected)
-async def generate(body: GenerateRequest, serving: Serving) -> ImagesResponse:
+async def generate(body: GenerateRequest, serving: Serving, request: Request) -> ImagesResponse:
     """Text to image: `numImages` images for `prompt` at the size of `aspectRatio` × `resolution`."""
-    return await serving.generate(body)
+    return await serving.generate(body, request.is_disconnected)
 
 
 @router.post("/refine", response_model=ImagesResponse, responses=ERROR_RESPONSES, dependencies=Protected)
-async def refine(body: RefineRequest, serving: Serving) -> ImagesResponse:
+async def refine(body: RefineRequest, serving: Serving, request: Request) -> ImagesResponse:
     """Image to image: each of `images` redrawn towards `refinePrompt`, keeping its composition and size."""
-    return await serving.refine(body)
+    return await serving.refine(body, request.is_disconnected)
 
 
 @router.get("/health", response_model=HealthResponse, responses={503: {"model": HealthResponse}})

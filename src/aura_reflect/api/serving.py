@@ -15,13 +15,14 @@ import asyncio
 import secrets
 import time
 import unicodedata
+from collections.abc import Awaitable, Callable
 
 from PIL import Image
 
 from ..core.config import Settings
 from ..engine.families import resolve_size, snap_size
 from ..engine.images import decode_image, encode_png
-from ..engine.loader import LoadedModel, resolve_model_path
+from ..engine.loader import LoadedModel, ModelProfile, read_profile, resolve_model_path
 from ..engine.pipeline import (
     MAX_SCHEDULE_STEPS,
     EngineOutput,
@@ -30,10 +31,19 @@ from ..engine.pipeline import (
     refine_schedule_steps,
 )
 from ..engine.worker import EngineWorker, Job
-from ..errors import InvalidInput, ModelNotReady, PayloadTooLarge
+from ..errors import (
+    ClientDisconnected,
+    DeadlineExceeded,
+    InvalidInput,
+    ModelLoadError,
+    ModelNotReady,
+    PayloadTooLarge,
+)
 from .protocol import GenerateRequest, ImagesResponse, RefineRequest, Timings
 
 DEFAULT_REFINE_STRENGTH = 0.55
+DISCONNECT_POLL_S = 0.25  # how often a waiting request checks that its client is still there
+Disconnected = Callable[[], Awaitable[bool]]
 ALLOWED_CONTROL_CHARS = {"\n", "\t", "\r"}
 
 
@@ -61,6 +71,12 @@ def draw_seeds(seed: int | None, count: int) -> list[int]:
     return [base + i for i in range(count)]
 
 
+def config_value(config, name: str, default):
+    """A request's ``config.<name>`` when it sets one, else the engine's default."""
+    value = getattr(config, name, None) if config is not None else None
+    return default if value is None else value
+
+
 def job_id(request_id: str | None) -> dict:
     return {"id": request_id} if request_id else {}
 
@@ -72,31 +88,38 @@ class ServingEngine:
         self.settings = settings
         self.worker = worker
 
-    def _model(self) -> LoadedModel:
+    def model(self) -> LoadedModel:
         model = self.worker.model
         if model is None:
             reason = self.worker.error or "model is loading"
             raise ModelNotReady(reason, retry_after=5)
         return model
 
-    def _model_path(self, config) -> str | None:
+    def _target(self, config) -> tuple[ModelProfile, str | None]:
+        """The profile of the model the request will run on, and its path when it names one."""
+        model = self.model()
         if config is None or config.modelPath is None:
-            return None
-        return str(resolve_model_path(self.settings.models_dir, config.modelPath))
+            return model.profile, None
+        path = str(resolve_model_path(self.settings.models_dir, config.modelPath))
+        if path == model.source:
+            return model.profile, path
+        try:
+            return read_profile(self.settings, path), path
+        except ModelLoadError as error:
+            raise InvalidInput("config.modelPath", error.message) from None
 
-    async def generate(self, body: GenerateRequest) -> ImagesResponse:
+    async def generate(self, body: GenerateRequest, is_disconnected: Disconnected | None = None) -> ImagesResponse:
         received = time.perf_counter()
-        model = self._model()
         prompt = check_prompt(body.prompt, "prompt", self.settings)
         negative = check_prompt(body.negativePrompt, "negativePrompt", self.settings)
         config = body.config
+        model, model_path = self._target(config)
         output_size = resolve_size(model.family, body.aspectRatio, body.resolution)
         width, height = model.render_size(body.aspectRatio, output_size)
-        steps = config.steps if config and config.steps is not None else model.default_steps
-        if config and config.guidanceScale is not None:
-            guidance = config.guidanceScale
-        else:
-            guidance = guidance_for_temperature(model.default_guidance, body.temperature)
+        steps = config_value(config, "steps", model.default_steps)
+        guidance = config_value(
+            config, "guidanceScale", guidance_for_temperature(model.default_guidance, body.temperature)
+        )
         count = body.numImages or self.settings.num_images
         request = GenerationRequest(
             prompt=prompt or "",
@@ -108,19 +131,19 @@ class ServingEngine:
             seeds=draw_seeds(body.seed, count),
             output_size=output_size if output_size != (width, height) else None,
         )
-        job = Job("generate", request, model_path=self._model_path(config), **job_id(body.requestId))
-        return await self._run(job, received)
+        job = Job("generate", request, model_path=model_path, **job_id(body.requestId))
+        return await self._run(job, received, is_disconnected)
 
-    async def refine(self, body: RefineRequest) -> ImagesResponse:
+    async def refine(self, body: RefineRequest, is_disconnected: Disconnected | None = None) -> ImagesResponse:
         received = time.perf_counter()
-        model = self._model()
         prompt = check_prompt(body.refinePrompt, "refinePrompt", self.settings)
         negative = check_prompt(body.negativePrompt, "negativePrompt", self.settings)
-        images, output_sizes = await asyncio.to_thread(self._decode_images, body.images, model)
         config = body.config
-        steps = config.steps if config and config.steps is not None else model.default_steps
-        guidance = config.guidanceScale if config and config.guidanceScale is not None else model.default_guidance
-        strength = config.strength if config and config.strength is not None else DEFAULT_REFINE_STRENGTH
+        model, model_path = self._target(config)
+        images, output_sizes = await asyncio.to_thread(self._decode_images, body.images, model)
+        steps = config_value(config, "steps", model.default_steps)
+        guidance = config_value(config, "guidanceScale", model.default_guidance)
+        strength = config_value(config, "strength", DEFAULT_REFINE_STRENGTH)
         if refine_schedule_steps(steps, strength) > MAX_SCHEDULE_STEPS:
             raise InvalidInput(
                 "config.strength",
@@ -137,10 +160,34 @@ class ServingEngine:
             seeds=draw_seeds(body.seed, len(images)),
             output_sizes=output_sizes if any(o != i.size for o, i in zip(output_sizes, images)) else None,
         )
-        job = Job("refine", request, model_path=self._model_path(config), **job_id(body.requestId))
-        return await self._run(job, received)
+        job = Job("refine", request, model_path=model_path, **job_id(body.requestId))
+        return await self._run(job, received, is_disconnected)
 
-    def _decode_images(self, encoded: list[str], model: LoadedModel):
+    async def _wait(self, job: Job, is_disconnected: Disconnected | None) -> EngineOutput:
+        """Await the job; past the deadline, or once the client is gone, drop or stop its work."""
+        future = asyncio.wrap_future(job.future)
+        # A job abandoned below still finishes (as cancelled); retrieve that so asyncio stays quiet.
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
+        loop = asyncio.get_running_loop()
+        timeout = self.settings.request_timeout_s
+        deadline = loop.time() + timeout
+        try:
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    self.worker.cancel(job)
+                    raise DeadlineExceeded(f"the request did not finish within {timeout:g} s (AURA_REQUEST_TIMEOUT_S)")
+                done, _ = await asyncio.wait({future}, timeout=min(DISCONNECT_POLL_S, remaining))
+                if done:
+                    return future.result()
+                if is_disconnected is not None and await is_disconnected():
+                    self.worker.cancel(job)
+                    raise ClientDisconnected("the client disconnected")
+        except asyncio.CancelledError:
+            self.worker.cancel(job)
+            raise
+
+    def _decode_images(self, encoded: list[str], model: ModelProfile):
         """Decode and check each image; return them at the size the model runs at, and the output sizes."""
         images, output_sizes = [], []
         multiple = model.vae_scale_factor
@@ -161,13 +208,9 @@ class ServingEngine:
             output_sizes.append((width, height))
         return images, output_sizes
 
-    async def _run(self, job: Job, received: float) -> ImagesResponse:
+    async def _run(self, job: Job, received: float, is_disconnected: Disconnected | None) -> ImagesResponse:
         self.worker.submit(job)
-        try:
-            output: EngineOutput = await asyncio.wrap_future(job.future)
-        except asyncio.CancelledError:
-            self.worker.cancel(job)
-            raise
+        output = await self._wait(job, is_disconnected)
         encode_started = time.perf_counter()
         encoded = await asyncio.gather(*(asyncio.to_thread(encode_png, image) for image in output.images))
         done = time.perf_counter()

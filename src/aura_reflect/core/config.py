@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     )
     cors_credentials: bool = Field(default=False, validation_alias="AURA_CORS_CREDENTIALS")
     max_queue: int = Field(default=8, ge=0, le=1000, validation_alias="AURA_MAX_QUEUE")
+    request_timeout_s: float = Field(default=600, gt=0, validation_alias="AURA_REQUEST_TIMEOUT_S")
     max_body_mb: float = Field(default=64, gt=0, validation_alias="AURA_MAX_BODY_MB")
     max_prompt_chars: int = Field(default=2000, ge=1, validation_alias="AURA_MAX_PROMPT_CHARS")
     max_image_side: int = Field(default=4096, ge=64, validation_alias="AURA_MAX_IMAGE_SIDE")

@@ -38,21 +38,16 @@ FAMILY_DEFAULTS: dict[Family, dict[str, float]] = {
 }
 
 
-@dataclass
-class LoadedModel:
-    """Everything the engine needs from one resident model."""
+@dataclass(frozen=True)
+class ModelProfile:
+    """What serving needs to know about a model before running it: read from its folder, no weights."""
 
     name: str
-    source: str  # the hub id or the resolved folder it came from
+    source: str  # the hub id or the resolved folder
     family: Family
-    text2img: Any
-    img2img: Any
-    device: torch.device
-    dtype: torch.dtype
     default_steps: int
     default_guidance: float
-    load_seconds: float
-    optimizations: dict[str, Any] = field(default_factory=dict)
+    vae_scale_factor: int = 8
     # Models trained at a small native size (the embedded one) render there, per aspect ratio,
     # and are upscaled to the requested size; None: render at the requested size.
     native_sizes: dict[str, tuple[int, int]] | None = None
@@ -73,13 +68,37 @@ class LoadedModel:
         ratio = output[0] / output[1]
         return min(self.native_sizes.values(), key=lambda size: abs(math.log((size[0] / size[1]) / ratio)))
 
+
+@dataclass
+class LoadedModel:
+    """One resident model: its profile and its pipelines on the device."""
+
+    profile: ModelProfile
+    text2img: Any
+    img2img: Any
+    device: torch.device
+    dtype: torch.dtype
+    load_seconds: float
+    optimizations: dict[str, Any] = field(default_factory=dict)
+
+    # The profile's fields, for callers that hold a loaded model.
+    name = property(lambda self: self.profile.name)
+    source = property(lambda self: self.profile.source)
+    family = property(lambda self: self.profile.family)
+    default_steps = property(lambda self: self.profile.default_steps)
+    default_guidance = property(lambda self: self.profile.default_guidance)
+    native_sizes = property(lambda self: self.profile.native_sizes)
+    vae_scale_factor = property(lambda self: self.profile.vae_scale_factor)
+
+    def render_size(self, aspect_ratio: str, output: tuple[int, int]) -> tuple[int, int]:
+        return self.profile.render_size(aspect_ratio, output)
+
+    def render_size_for(self, output: tuple[int, int]) -> tuple[int, int]:
+        return self.profile.render_size_for(output)
+
     @property
     def scheduler_name(self) -> str:
         return type(self.text2img.scheduler).__name__
-
-    @property
-    def vae_scale_factor(self) -> int:
-        return int(getattr(self.text2img, "vae_scale_factor", 8))
 
 
 def resolve_device(name: str) -> torch.device:
@@ -136,6 +155,43 @@ def check_local_model(folder: Path) -> dict:
             )
         raise ModelLoadError(f"{sub} holds no safetensors weights")
     return index
+
+
+def build_profile(settings: Settings, model_id: str, source: str, index: dict, vae_scale_factor: int) -> ModelProfile:
+    """A model's profile from its index, its optional aura.json card and the settings' defaults."""
+    try:
+        family = family_from_model_index(index)
+    except ValueError as error:
+        raise ModelLoadError(str(error)) from None
+    local = is_local_reference(model_id)
+    card = read_model_card(source) if local else {}
+    defaults = FAMILY_DEFAULTS[family]
+    name = card.get("name") or (Path(source).name if local else model_id)
+    if local and Path(source) == EMBEDDED_MODEL:
+        name += EMBEDDED_SUFFIX
+    native_sizes = {ratio: (int(w), int(h)) for ratio, (w, h) in card.get("native_sizes", {}).items()} or None
+    for ratio, (w, h) in (native_sizes or {}).items():
+        if w % 8 or h % 8:  # diffusers' pipelines refuse other sizes
+            raise ModelLoadError(f"{AURA_MODEL_CARD}: native size {w}×{h} for {ratio} is not a multiple of 8")
+    return ModelProfile(
+        name=name,
+        source=source,
+        family=family,
+        default_steps=settings.steps or int(card.get("default_steps", defaults["steps"])),
+        default_guidance=(
+            settings.guidance if settings.guidance is not None else float(card.get("default_guidance", defaults["guidance"]))
+        ),
+        vae_scale_factor=vae_scale_factor,
+        native_sizes=native_sizes,
+    )
+
+
+def read_profile(settings: Settings, folder: str) -> ModelProfile:
+    """The profile of a local model folder that is not loaded (a request's ``config.modelPath``)."""
+    index, source = read_model_index(folder)
+    vae_config = Path(source) / "vae" / "config.json"
+    blocks = len(json.loads(vae_config.read_text()).get("block_out_channels", [0] * 4)) if vae_config.is_file() else 4
+    return build_profile(settings, folder, source, index, vae_scale_factor=2 ** (blocks - 1))
 
 
 def read_model_card(folder: str) -> dict:
@@ -277,32 +333,17 @@ def load_model(settings: Settings, model_id: str | None = None) -> LoadedModel:
         img2img = img2img_cls.from_pipe(text2img)  # shares every component: no second copy
     img2img.set_progress_bar_config(disable=True)
 
-    card = read_model_card(source) if is_local_reference(model_id) else {}
-    defaults = {**FAMILY_DEFAULTS[family]}
-    defaults["steps"] = card.get("default_steps", defaults["steps"])
-    defaults["guidance"] = card.get("default_guidance", defaults["guidance"])
-    name = card.get("name") or (Path(source).name if is_local_reference(model_id) else model_id)
-    if Path(source) == EMBEDDED_MODEL:
-        name += EMBEDDED_SUFFIX
-    native_sizes = {ratio: (int(w), int(h)) for ratio, (w, h) in card.get("native_sizes", {}).items()} or None
-    for ratio, (w, h) in (native_sizes or {}).items():
-        if w % 8 or h % 8:  # diffusers' pipelines refuse other sizes
-            raise ModelLoadError(f"{AURA_MODEL_CARD}: native size {w}×{h} for {ratio} is not a multiple of 8")
-    if native_sizes:
+    profile = build_profile(settings, model_id, source, index, vae_scale_factor=int(text2img.vae_scale_factor))
+    if profile.native_sizes:
         optimizations["upscale"] = "lanczos from native size"
     loaded = LoadedModel(
-        name=name,
-        source=source,
-        family=family,
+        profile=profile,
         text2img=text2img,
         img2img=img2img,
         device=device,
         dtype=dtype,
-        default_steps=settings.steps or int(defaults["steps"]),
-        default_guidance=settings.guidance if settings.guidance is not None else defaults["guidance"],
         load_seconds=time.perf_counter() - started,
         optimizations=optimizations,
-        native_sizes=native_sizes,
     )
     log.info(
         "loaded %s (%s) on %s/%s in %.2fs, scheduler %s",

@@ -47,12 +47,12 @@ def _response(result, prompt: str) -> OpenAIImagesResponse:
 
 
 @router.post("/generations", response_model=OpenAIImagesResponse, responses=ERROR_RESPONSES)
-async def create_images(body: OpenAIImageRequest, serving: Serving) -> OpenAIImagesResponse:
+async def create_images(body: OpenAIImageRequest, serving: Serving, request: Request) -> OpenAIImagesResponse:
     """OpenAI `images.generate`: `n` images for `prompt` at the nearest supported `size`."""
-    model = serving._model()
+    model = serving.model()
     aspect, tier = map_size(body.size, model.family)
-    request = GenerateRequest(prompt=body.prompt, aspectRatio=aspect, resolution=tier, numImages=body.n)
-    return _response(await serving.generate(request), body.prompt)
+    generate = GenerateRequest(prompt=body.prompt, aspectRatio=aspect, resolution=tier, numImages=body.n)
+    return _response(await serving.generate(generate, request.is_disconnected), body.prompt)
 
 
 @router.post("/edits", response_model=OpenAIImagesResponse, responses=ERROR_RESPONSES)
@@ -84,4 +84,4 @@ async def edit_images(request: Request, serving: Serving) -> OpenAIImagesRespons
     # One image: n variations of it; several: one refinement each (up to 8).
     chosen = images * n if len(images) == 1 else images
     refine = RefineRequest(refinePrompt=prompt, images=chosen[:8], config=RefineConfig())
-    return _response(await serving.refine(refine), prompt)
+    return _response(await serving.refine(refine, request.is_disconnected), prompt)
