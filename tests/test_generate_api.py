@@ -160,3 +160,12 @@ def test_model_path_switches_models_inside_the_models_folder(tiny_sd, tiny_sdxl,
         assert missing.status_code == 422 and missing.json()["error"]["field"] == "config.modelPath"
         escape = post_generate(server, numImages=1, config={"modelPath": "../models/sd-one"})
         assert escape.status_code == 422 and "'..'" in escape.json()["error"]["message"]
+
+        listed = server.client.get("/models").json()
+        assert listed == {"resident": "sd-one", "models": ["sd-one", "xl-two"]}
+        loaded = server.client.post("/models/load", json={"modelPath": "xl-two"})
+        assert loaded.status_code == 200 and loaded.json()["family"] == "sdxl"
+        assert server.client.get("/health").json()["model"] == "xl-two"
+        assert post_generate(server, numImages=1).json()["model"] == "xl-two"
+        refused = server.client.post("/models/load", json={"modelPath": "/etc"})
+        assert refused.status_code == 422 and refused.json()["error"]["field"] == "modelPath"

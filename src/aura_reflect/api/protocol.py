@@ -138,3 +138,18 @@ class JobProgress(BaseModel):
 class UiConfig(BaseModel):
     cloudUrl: str | None = Field(default=None, description="Default Cloud engine URL (AURA_CLOUD_URL).")
     version: str
+
+
+class ModelsResponse(BaseModel):
+    resident: str | None = Field(description="The model in memory now.")
+    models: list[str] = Field(description="Model folders in AURA_MODELS_DIR, usable as `modelPath`.")
+
+
+class LoadModelRequest(_Schema):
+    modelPath: str = Field(min_length=1, max_length=255, description="A model folder inside AURA_MODELS_DIR.")
+
+
+class LoadModelResponse(BaseModel):
+    model: str
+    family: str
+    loadSeconds: float

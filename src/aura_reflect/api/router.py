@@ -16,9 +16,13 @@ from .protocol import (
     HealthResponse,
     ImagesResponse,
     JobProgress,
+    LoadModelRequest,
+    LoadModelResponse,
+    ModelsResponse,
     RefineRequest,
     UiConfig,
 )
+from ..engine.loader import list_models
 from .serving import ServingEngine
 
 ERROR_RESPONSES = {
@@ -124,3 +128,18 @@ async def cancel_job(job_id: str, serving: Serving) -> dict:
 async def ui_config(serving: Serving) -> UiConfig:
     """What the web UI needs from the engine's settings."""
     return UiConfig(cloudUrl=serving.settings.cloud_url, version=__version__)
+
+
+@router.get("/models", response_model=ModelsResponse, dependencies=Protected)
+async def list_available_models(serving: Serving) -> ModelsResponse:
+    """The resident model and the models a request may name in `config.modelPath`."""
+    model = serving.worker.model
+    return ModelsResponse(resident=model.name if model else None, models=list_models(serving.settings.models_dir))
+
+
+@router.post("/models/load", response_model=LoadModelResponse, responses=ERROR_RESPONSES, dependencies=Protected)
+async def load_another_model(body: LoadModelRequest, serving: Serving) -> LoadModelResponse:
+    """Make another model of AURA_MODELS_DIR the resident one: queued like a request, so the switch
+    happens between batches; the previous model is released first."""
+    model = await serving.load(body.modelPath)
+    return LoadModelResponse(model=model.name, family=model.family, loadSeconds=round(model.load_seconds, 3))

@@ -163,7 +163,13 @@ class ServingEngine:
         job = Job("refine", request, model_path=model_path, **job_id(body.requestId))
         return await self._run(job, received, is_disconnected)
 
-    async def _wait(self, job: Job, is_disconnected: Disconnected | None) -> EngineOutput:
+    async def load(self, model_path: str) -> LoadedModel:
+        path = str(resolve_model_path(self.settings.models_dir, model_path, field_name="modelPath"))
+        job = Job("load", None, model_path=path)
+        self.worker.submit(job)
+        return await self._wait(job, None)
+
+    async def _wait(self, job: Job, is_disconnected: Disconnected | None):
         """Await the job; past the deadline, or once the client is gone, drop or stop its work."""
         future = asyncio.wrap_future(job.future)
         # A job abandoned below still finishes (as cancelled); retrieve that so asyncio stays quiet.

@@ -284,6 +284,9 @@ def apply_memory_options(pipe, device: torch.device) -> dict[str, Any]:
         "attention_slicing": False,
         "vae_slicing": False,
         "vae_tiling": False,
+        "lcm": False,  # the fast paths of a later version, reported so a client sees they are off
+        "lightning": False,
+        "compile": False,
     }
     if device.type == "cuda":
         total_gib = torch.cuda.get_device_properties(device).total_memory / 2**30

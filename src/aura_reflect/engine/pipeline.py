@@ -110,7 +110,7 @@ def total_steps(request: GenerationRequest | RefinementRequest) -> int:
     """Denoising steps the job will run: one pipeline call per image size for a refinement."""
     if isinstance(request, RefinementRequest):
         return request.steps * len(_group_by_size(request.images))
-    return request.steps
+    return request.steps if request is not None else 0
 
 
 def generators(seeds: list[int]) -> list[torch.Generator]:

@@ -32,8 +32,8 @@ State = Literal["loading", "ready", "error", "stopped"]
 
 @dataclass
 class Job:
-    kind: Literal["generate", "refine"]
-    request: GenerationRequest | RefinementRequest
+    kind: Literal["generate", "refine", "load"]
+    request: GenerationRequest | RefinementRequest | None  # None for "load": switch model_path in
     model_path: str | None = None  # None: the configured model
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     control: StepControl = field(default_factory=StepControl)
@@ -44,6 +44,8 @@ class Job:
     @property
     def image_count(self) -> int:
         request = self.request
+        if request is None:
+            return 0
         return len(request.images) if isinstance(request, RefinementRequest) else len(request.seeds)
 
 
@@ -183,8 +185,11 @@ class EngineWorker:
     def _run(self, job: Job) -> None:
         job.started_at = time.perf_counter()
         try:
-            self._ensure_model(job.model_path)
+            self._ensure_model(job.model_path, "modelPath" if job.kind == "load" else "config.modelPath")
             assert self.model is not None
+            if job.kind == "load":
+                self._finish(job, result=self.model)
+                return
             run = pipeline.generate if job.kind == "generate" else pipeline.refine
             output = run(self.model, job.request, job.control)
         except EngineError as error:
@@ -197,7 +202,7 @@ class EngineWorker:
         self._seconds_per_image = 0.7 * self._seconds_per_image + 0.3 * (output.seconds / job.image_count)
         self._finish(job, result=output)
 
-    def _ensure_model(self, model_path: str | None) -> None:
+    def _ensure_model(self, model_path: str | None, field_name: str) -> None:
         """Switch models between batches: release the old one first, so only one is resident."""
         assert self.model is not None
         if model_path is None or self.model.source == model_path:
@@ -210,7 +215,7 @@ class EngineWorker:
             self.model = self._loader(self.settings, model_id=model_path)
         except ModelLoadError as error:
             self.model = self._loader(self.settings, model_id=previous_source)
-            raise InvalidInput("config.modelPath", f"failed to load: {error.message}") from None
+            raise InvalidInput(field_name, f"failed to load: {error.message}") from None
 
     def _finish(self, job: Job, result: EngineOutput | None = None, error: BaseException | None = None) -> None:
         self.jobs_by_id.pop(job.id, None)
