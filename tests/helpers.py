@@ -53,7 +53,8 @@ class EngineServer:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
+                           proxy_headers=False)  # as `aura serve` runs it
         )
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._wait_ready = wait_ready

@@ -260,3 +260,29 @@ def test_a_client_that_disconnects_has_its_work_stopped(queued_server):
         time.sleep(0.5)
         assert len(calls) == steps_run < 40
     assert server.client.post("/generate", json=BODY).status_code == 200
+
+
+def test_rate_limit_per_client_with_retry_after(tiny_sd):
+    settings = settings_from_env(SD_MODEL_ID=tiny_sd, SD_STEPS="1", AURA_RATE_LIMIT="1", AURA_RATE_BURST="2")
+    with EngineServer(settings) as server:
+        forged = {"X-Forwarded-For": "10.9.8.7"}  # ignored without AURA_TRUST_PROXY
+        assert server.client.post("/generate", json=BODY).status_code == 200
+        assert server.client.post("/generate", json=BODY, headers=forged).status_code == 200
+        limited = server.client.post("/generate", json=BODY, headers=forged)
+        assert limited.status_code == 429 and limited.json()["error"]["type"] == "rate_limited"
+        assert 1 <= int(limited.headers["Retry-After"]) <= 60
+        # Progress polling and health are not rate limited.
+        assert server.client.get("/health").status_code == 200
+        assert server.client.get("/jobs/some-job-id").status_code == 404
+
+
+def test_rate_limit_reads_the_proxy_address_only_when_trusted(tiny_sd):
+    settings = settings_from_env(SD_MODEL_ID=tiny_sd, SD_STEPS="1", AURA_RATE_LIMIT="1", AURA_RATE_BURST="1",
+                                 AURA_TRUST_PROXY="true")
+    with EngineServer(settings) as server:
+        for client in ("203.0.113.1", "203.0.113.2"):
+            # The client may prepend anything; the proxy's own entry (the last) identifies it.
+            headers = {"X-Forwarded-For": f"1.1.1.1, {client}"}
+            assert server.client.post("/generate", json=BODY, headers=headers).status_code == 200
+        again = server.client.post("/generate", json=BODY, headers={"X-Forwarded-For": "9.9.9.9, 203.0.113.1"})
+        assert again.status_code == 429

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from . import __version__
 from .api.errors import install_error_handlers
-from .api.limits import BodySizeLimit
+from .api.limits import BodySizeLimit, RateLimiter
 from .api.openai.router import router as openai_router
 from .api.router import router
 from .api.serving import ServingEngine
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, *, loader: Callable[..., Loaded
         # The model loads on the worker thread, so /health answers "loading" meanwhile.
         worker = EngineWorker(settings, loader=loader)
         app.state.settings = settings
+        app.state.rate_limiter = RateLimiter(settings.rate_limit_per_min, settings.rate_burst)
         app.state.worker = worker
         app.state.serving = ServingEngine(settings, worker)
         worker.start()

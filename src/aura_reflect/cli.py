@@ -38,6 +38,8 @@ def serve(host: str | None = None, port: int | None = None) -> None:
         port=port or settings.effective_port,
         log_level="info",
         timeout_graceful_shutdown=30,
+        # The engine decides itself whether X-Forwarded-For is trusted (AURA_TRUST_PROXY).
+        proxy_headers=False,
     )
     _graceful_server_class()(config).run()
 

@@ -39,6 +39,10 @@ class Unavailable(EngineError):
         self.retry_after = retry_after
 
 
+class RateLimited(Unavailable):
+    """This client sent more requests than AURA_RATE_LIMIT allows (HTTP 429)."""
+
+
 class QueueFull(Unavailable):
     """The bounded queue is full; the request was not accepted and will not run."""
 

@@ -19,6 +19,7 @@ from ..errors import (
     OutOfMemory,
     PayloadTooLarge,
     QueueFull,
+    RateLimited,
     Unauthorized,
     Unavailable,
 )
@@ -70,6 +71,8 @@ def map_exception(error: BaseException) -> JSONResponse:
         return error_response(422, "invalid_request", error.message, error.field)
     if isinstance(error, OutOfMemory):
         return error_response(503, "out_of_memory", error.message, retry_after=error.retry_after)
+    if isinstance(error, RateLimited):
+        return error_response(429, "rate_limited", error.message, retry_after=error.retry_after)
     if isinstance(error, QueueFull):
         return error_response(503, "overloaded", error.message, retry_after=error.retry_after)
     if isinstance(error, Unavailable):

@@ -1,6 +1,11 @@
-"""Request body size limit, enforced before the body reaches JSON parsing (pure ASGI middleware)."""
+"""Request limits: the body size cap (pure ASGI middleware) and the per-client rate limit."""
 
 from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -51,3 +56,38 @@ class BodySizeLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+class RateLimiter:
+    """Token buckets per client: ``per_minute`` sustained, ``burst`` at once; bounded memory."""
+
+    def __init__(self, per_minute: float, burst: int, max_clients: int = 10_000):
+        self.rate = per_minute / 60.0
+        self.burst = burst
+        self.max_clients = max_clients
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def acquire(self, client: str) -> int | None:
+        """Take a token; None if allowed, else the seconds until one is available."""
+        if self.rate <= 0:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.pop(client, (float(self.burst), now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            allowed = tokens >= 1
+            if allowed:
+                tokens -= 1
+            self._buckets[client] = (tokens, now)
+            while len(self._buckets) > self.max_clients:
+                self._buckets.popitem(last=False)  # forget the least recently seen client
+        return None if allowed else max(1, math.ceil((1 - tokens) / self.rate))
+
+
+def client_identity(scope_client: tuple[str, int] | None, forwarded_for: str | None, trust_proxy: bool) -> str:
+    """The socket's address, or with a trusted proxy in front (Spaces), the address it appended last
+    to X-Forwarded-For (entries before it come from the client and can be forged)."""
+    if trust_proxy and forwarded_for:
+        return forwarded_for.split(",")[-1].strip()
+    return scope_client[0] if scope_client else "unknown"

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from .. import __version__
-from ..errors import NotFound, Unauthorized
+from ..errors import NotFound, RateLimited, Unauthorized
+from .limits import client_identity
 from .protocol import (
     ErrorResponse,
     GenerateRequest,
@@ -30,6 +31,7 @@ ERROR_RESPONSES = {
     for code, text in {
         401: "AURA_API_KEY is set and the request has no valid `Authorization: Bearer` key",
         413: "A body or image exceeds a limit",
+        429: "This client exceeded AURA_RATE_LIMIT; see Retry-After",
         422: "A field is invalid; `error.field` names it",
         503: "Overloaded, loading or out of memory; see Retry-After",
         504: "Not finished within AURA_REQUEST_TIMEOUT_S; the work was dropped or stopped",
@@ -59,18 +61,32 @@ def require_api_key(request: Request) -> None:
         raise Unauthorized("a valid API key is required: send `Authorization: Bearer <key>`")
 
 
+def rate_limit(request: Request) -> None:
+    """Per-client token bucket on the endpoints that start work (AURA_RATE_LIMIT per minute)."""
+    settings = request.app.state.settings
+    client = client_identity(request.client, request.headers.get("x-forwarded-for"), settings.trust_proxy)
+    wait = request.app.state.rate_limiter.acquire(client)
+    if wait is not None:
+        raise RateLimited(
+            f"too many requests: at most {settings.rate_limit_per_min:g} a minute (burst {settings.rate_burst})",
+            retry_after=wait,
+        )
+
+
 Protected = [Depends(require_api_key)]
+# Endpoints that start work on the device: the key, then the client's rate.
+Limited = [Depends(require_api_key), Depends(rate_limit)]
 
 router = APIRouter()
 
 
-@router.post("/generate", response_model=ImagesResponse, responses=ERROR_RESPONSES, dependencies=Protected)
+@router.post("/generate", response_model=ImagesResponse, responses=ERROR_RESPONSES, dependencies=Limited)
 async def generate(body: GenerateRequest, serving: Serving, request: Request) -> ImagesResponse:
     """Text to image: `numImages` images for `prompt` at the size of `aspectRatio` × `resolution`."""
     return await serving.generate(body, request.is_disconnected)
 
 
-@router.post("/refine", response_model=ImagesResponse, responses=ERROR_RESPONSES, dependencies=Protected)
+@router.post("/refine", response_model=ImagesResponse, responses=ERROR_RESPONSES, dependencies=Limited)
 async def refine(body: RefineRequest, serving: Serving, request: Request) -> ImagesResponse:
     """Image to image: each of `images` redrawn towards `refinePrompt`, keeping its composition and size."""
     return await serving.refine(body, request.is_disconnected)
@@ -137,7 +153,7 @@ async def list_available_models(serving: Serving) -> ModelsResponse:
     return ModelsResponse(resident=model.name if model else None, models=list_models(serving.settings.models_dir))
 
 
-@router.post("/models/load", response_model=LoadModelResponse, responses=ERROR_RESPONSES, dependencies=Protected)
+@router.post("/models/load", response_model=LoadModelResponse, responses=ERROR_RESPONSES, dependencies=Limited)
 async def load_another_model(body: LoadModelRequest, serving: Serving) -> LoadModelResponse:
     """Make another model of AURA_MODELS_DIR the resident one: queued like a request, so the switch
     happens between batches; the previous model is released first."""

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     )
     cors_credentials: bool = Field(default=False, validation_alias="AURA_CORS_CREDENTIALS")
     max_queue: int = Field(default=8, ge=0, le=1000, validation_alias="AURA_MAX_QUEUE")
+    rate_limit_per_min: float = Field(default=120, ge=0, validation_alias="AURA_RATE_LIMIT")  # 0: off
+    rate_burst: int = Field(default=30, ge=1, validation_alias="AURA_RATE_BURST")
+    trust_proxy: bool = Field(default=False, validation_alias="AURA_TRUST_PROXY")
     request_timeout_s: float = Field(default=600, gt=0, validation_alias="AURA_REQUEST_TIMEOUT_S")
     max_body_mb: float = Field(default=64, gt=0, validation_alias="AURA_MAX_BODY_MB")
     max_prompt_chars: int = Field(default=2000, ge=1, validation_alias="AURA_MAX_PROMPT_CHARS")

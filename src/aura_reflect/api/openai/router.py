@@ -16,10 +16,10 @@ from fastapi import APIRouter, Request
 from ...engine.families import ASPECT_RATIOS, RESOLUTION_TABLES, TIERS
 from ...errors import InvalidInput, PayloadTooLarge
 from ..protocol import GenerateRequest, RefineConfig, RefineRequest
-from ..router import ERROR_RESPONSES, Protected, Serving
+from ..router import ERROR_RESPONSES, Limited, Serving
 from .protocol import OpenAIImageData, OpenAIImageRequest, OpenAIImagesResponse
 
-router = APIRouter(prefix="/v1/images", tags=["OpenAI-compatible"], dependencies=Protected)
+router = APIRouter(prefix="/v1/images", tags=["OpenAI-compatible"], dependencies=Limited)
 
 FIXED_RATIOS = [ratio for ratio in ASPECT_RATIOS if ratio != "Auto"]
 
