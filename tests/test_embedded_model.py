@@ -10,7 +10,7 @@ import pytest
 from aura_reflect.engine.families import ASPECT_RATIOS, TIERS, parse_ratio, resolve_size
 from aura_reflect.engine.loader import EMBEDDED_MODEL
 
-from .helpers import EngineServer, decode_png, gradient_image, png_b64, settings_from_env
+from .helpers import EngineServer, decode_png, png_b64, settings_from_env
 
 pytestmark = pytest.mark.skipif(not (EMBEDDED_MODEL / "model_index.json").is_file(), reason="embedded model not built")
 
@@ -90,18 +90,26 @@ def test_unknown_words_are_ignored_gracefully(embedded_server):
 
 
 def test_refine_keeps_the_composition_of_the_input(embedded_server):
-    original = gradient_image(256, 256)
+    import random
+
+    from PIL import Image
+
+    from training import world
+
+    # A moodboard-like input: red and white stripes, upscaled as a user's selection would be.
+    scene = world.Scene("stripes", world.Paint("red"), world.Paint("white"), named=("red", "white"))
+    pixels = world.render(scene, 64, 64, seed=random.Random(3).randrange(2**31))
+    original = Image.fromarray((pixels * 255).astype("uint8")).resize((256, 256), Image.Resampling.NEAREST)
     response = embedded_server.client.post(
-        "/refine", json={"refinePrompt": "calm blue gradient", "images": [png_b64(original)], "seed": 1,
+        "/refine", json={"refinePrompt": "pink and white stripes", "images": [png_b64(original)], "seed": 1,
                          "config": {"strength": 0.3}},
     )
     assert response.status_code == 200, response.text
     refined = np.asarray(decode_png(response.json()["images"][0]), dtype=np.float32)
     assert refined.shape == (256, 256, 3)
     source = np.asarray(original, dtype=np.float32)
-    # Per channel, the refined image still correlates strongly with the input's layout ...
-    for channel in range(3):
-        r = np.corrcoef(source[..., channel].ravel(), refined[..., channel].ravel())[0, 1]
-        assert r > 0.6, (channel, r)
+    # The refined image keeps the input's layout (luminance correlates strongly) ...
+    r = np.corrcoef(source.mean(-1).ravel(), refined.mean(-1).ravel())[0, 1]
+    assert r > 0.6, r
     # ... yet it is a new image, not the input sent back.
     assert np.abs(refined - source).mean() > 3

@@ -145,7 +145,7 @@ def _judge_input(images: list[np.ndarray]) -> torch.Tensor:
 
 
 def train_judge(steps: int = 1500, seed: int = 1234) -> Judge:
-    """Train on fresh renders (with random blur, to look like a small decoder's output)."""
+    """Train on fresh renders of the procedural world, labelled with their scene kind."""
     rng = random.Random(seed)
     torch.manual_seed(seed)
     judge = Judge()
@@ -159,8 +159,11 @@ def train_judge(steps: int = 1500, seed: int = 1234) -> Judge:
             scenes.append(world.KINDS.index(scene.kind))
             images.append(world.render(scene, size[0], size[1], rng.randrange(2**31)))
         x = _judge_input(images)
+        # Look like a small decoder's output: soft edges and some noise, half of the time each.
         if rng.random() < 0.5:
-            x = F.avg_pool2d(x, 3, stride=1, padding=1)
+            x = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+        if rng.random() < 0.5:
+            x = x + 0.08 * torch.randn(x.shape, generator=torch.Generator().manual_seed(step))
         loss = F.cross_entropy(judge(x), torch.tensor(scenes))
         opt.zero_grad()
         loss.backward()
