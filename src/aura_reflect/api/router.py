@@ -23,7 +23,7 @@ from .protocol import (
     RefineRequest,
     UiConfig,
 )
-from ..engine.loader import list_models
+from ..engine.loader import EMBEDDED_SUFFIX, list_models
 from .serving import ServingEngine
 
 ERROR_RESPONSES = {
@@ -102,7 +102,8 @@ async def health(serving: Serving) -> JSONResponse:
         status=status,
         version=__version__,
         device=str(model.device) if model else None,
-        model=model.name if model else serving.settings.model_id,
+        # While loading: the model being loaded (the embedded one when SD_MODEL_ID is unset).
+        model=model.name if model else (serving.settings.model_id or f"aura-tiny{EMBEDDED_SUFFIX}"),
         family=model.family if model else None,
         dtype=str(model.dtype).removeprefix("torch.") if model else None,
         scheduler=model.scheduler_name if model else None,
