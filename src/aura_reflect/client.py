@@ -126,6 +126,15 @@ def _encode(image: Image.Image | bytes | str) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def _body(fields: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """A request body with the unset (None) fields left out, and `config` only when it sets something."""
+    body = {key: value for key, value in fields.items() if value is not None}
+    config = {key: value for key, value in config.items() if value is not None}
+    if config:
+        body["config"] = config
+    return body
+
+
 # --- clients ---------------------------------------------------------------------------------
 class EngineClient:
     def __init__(self, url: str, api_key: str | None = None, timeout: float = 300.0, name: str | None = None):
@@ -175,15 +184,11 @@ class EngineClient:
         guidance_scale: float | None = None,
         request_id: str | None = None,
     ) -> GenerationResult:
-        body: dict[str, Any] = {"prompt": prompt, "aspectRatio": aspect_ratio, "temperature": temperature,
-                                "resolution": resolution}
-        config = {k: v for k, v in (("steps", steps), ("guidanceScale", guidance_scale)) if v is not None}
-        if config:
-            body["config"] = config
-        for key, value in (("numImages", num_images), ("seed", seed), ("negativePrompt", negative_prompt),
-                           ("requestId", request_id)):
-            if value is not None:
-                body[key] = value
+        body = _body(
+            {"prompt": prompt, "aspectRatio": aspect_ratio, "temperature": temperature, "resolution": resolution,
+             "numImages": num_images, "seed": seed, "negativePrompt": negative_prompt, "requestId": request_id},
+            {"steps": steps, "guidanceScale": guidance_scale},
+        )
         return self._result(self._request("POST", "/generate", json=body))
 
     def refine(
@@ -196,15 +201,11 @@ class EngineClient:
         seed: int | None = None,
         request_id: str | None = None,
     ) -> GenerationResult:
-        body: dict[str, Any] = {"refinePrompt": prompt, "images": [_encode(image) for image in images]}
-        config = {k: v for k, v in (("steps", steps), ("guidanceScale", guidance_scale), ("strength", strength))
-                  if v is not None}
-        if config:
-            body["config"] = config
-        if seed is not None:
-            body["seed"] = seed
-        if request_id is not None:
-            body["requestId"] = request_id
+        body = _body(
+            {"refinePrompt": prompt, "images": [_encode(image) for image in images], "seed": seed,
+             "requestId": request_id},
+            {"steps": steps, "guidanceScale": guidance_scale, "strength": strength},
+        )
         return self._result(self._request("POST", "/refine", json=body))
 
     def progress(self, request_id: str) -> dict[str, Any] | None:
