@@ -103,10 +103,3 @@ def test_model_paths_stay_inside_the_models_folder(tiny_sd, tmp_path):
         assert raised.value.field == "config.modelPath"
     with pytest.raises(InvalidInput, match="AURA_MODELS_DIR"):
         resolve_model_path(None, "mine")
-
-
-@pytest.mark.parametrize("env, words", [({"SD_LCM_LORA_ID": "latent-consistency/lcm-lora-sdv1-5"}, "SD_LCM_LORA_ID"),
-                                        ({"TORCH_COMPILE": "1"}, "TORCH_COMPILE")])
-def test_settings_not_yet_supported_are_refused_not_ignored(tiny_sd, env, words):
-    with pytest.raises(ModelLoadError, match=words):
-        load_model(settings_from_env(SD_MODEL_ID=tiny_sd, **env))

@@ -184,3 +184,39 @@ def save_tiny_pipeline(folder: Path | str, family: Family = "sd", seed: int = 0)
     folder = Path(folder)
     build_tiny_pipeline(family, seed).save_pretrained(folder, safe_serialization=True)
     return folder
+
+
+def save_tiny_lora(folder: Path | str, family: Family = "sd", seed: int = 1, rank: int = 4) -> Path:
+    """Save a LoRA for the tiny pipeline of ``family`` in diffusers' LoRA format (as LCM-LoRA ships).
+
+    Built with peft on the tiny UNet's attention projections; both LoRA matrices are random (not the
+    usual zero-initialised B), so fusing it visibly changes the UNet's weights.
+    """
+    from diffusers.utils import convert_state_dict_to_diffusers
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    folder = Path(folder)
+    pipe = build_tiny_pipeline(family, seed=0)
+    torch.manual_seed(seed)
+    pipe.unet.add_adapter(
+        LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=False, target_modules=["to_q", "to_k", "to_v", "to_out.0"])
+    )
+    layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(pipe.unet))
+    type(pipe).save_lora_weights(folder, unet_lora_layers=layers, safe_serialization=True)
+    return folder
+
+
+def save_tiny_lightning_unet(path: Path | str, seed: int = 7) -> Path:
+    """Save a tiny SDXL UNet state dict as one safetensors file, like SDXL-Lightning's UNet checkpoints.
+
+    Name the file like the real ones (``..._4step_unet.safetensors``): the engine reads the step count
+    from it.
+    """
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    unet = build_tiny_pipeline("sdxl", seed=seed).unet
+    save_file({k: v.contiguous() for k, v in unet.state_dict().items()}, str(path))
+    return path

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Precision = Literal["auto", "fp16", "bf16", "fp32"]
 DeviceName = Literal["auto", "cuda", "mps", "cpu"]
+CompileMode = Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"]
 
 # Scheduler names users may put in SD_SCHEDULER; "default" keeps the model's own scheduler.
 SCHEDULER_NAMES = (
@@ -46,7 +47,15 @@ class Settings(BaseSettings):
     steps: int | None = Field(default=None, ge=1, le=150, validation_alias="SD_STEPS")
     guidance: float | None = Field(default=None, ge=0, le=20, validation_alias="SD_GUIDANCE")
     num_images: int = Field(default=2, ge=1, le=8, validation_alias="SD_NUM_IMAGES")
+    lightning_unet: str | None = Field(default=None, validation_alias="SD_LIGHTNING_UNET")
+    lightning_steps: int | None = Field(default=None, validation_alias="SD_LIGHTNING_STEPS")
+    vae_id: str | None = Field(default=None, validation_alias="SD_VAE_ID")  # e.g. an fp16-safe SDXL VAE
     torch_compile: bool = Field(default=False, validation_alias="TORCH_COMPILE")
+    compile_mode: CompileMode = Field(default="default", validation_alias="TORCH_COMPILE_MODE")
+    attention: Literal["sdpa", "xformers"] = Field(default="sdpa", validation_alias="SD_ATTENTION")
+    # auto: VAE slicing + tiling on GPUs under 10 GiB, attention slicing on MPS; on/off: force.
+    memory_savers: Literal["auto", "on", "off"] = Field(default="auto", validation_alias="SD_MEMORY_SAVERS")
+    warmup: bool = Field(default=True, validation_alias="AURA_WARMUP")
     models_dir: Path | None = Field(default=None, validation_alias="AURA_MODELS_DIR")
 
     # --- serving ---------------------------------------------------------------------------
@@ -61,10 +70,17 @@ class Settings(BaseSettings):
         default_factory=list, validation_alias="AURA_API_KEY", repr=False
     )
     cors_credentials: bool = Field(default=False, validation_alias="AURA_CORS_CREDENTIALS")
+    # Micro-batching: concurrent generations that can share a pipeline call run as one, up to this
+    # many images (unset: 8 on CUDA, 1 = off on CPU), waiting this long for companions.
+    max_batch: int | None = Field(default=None, ge=1, le=64, validation_alias="AURA_MAX_BATCH")
+    batch_wait_ms: float = Field(default=10, ge=0, le=1000, validation_alias="AURA_BATCH_WAIT_MS")
     max_queue: int = Field(default=8, ge=0, le=1000, validation_alias="AURA_MAX_QUEUE")
     rate_limit_per_min: float = Field(default=120, ge=0, validation_alias="AURA_RATE_LIMIT")  # 0: off
     rate_burst: int = Field(default=30, ge=1, validation_alias="AURA_RATE_BURST")
     trust_proxy: bool = Field(default=False, validation_alias="AURA_TRUST_PROXY")
+    # A running job that completes no denoising step for this long makes /health answer 503
+    # ("stuck"), so the platform restarts the process.
+    watchdog_s: float = Field(default=300, gt=0, validation_alias="AURA_WATCHDOG_S")
     request_timeout_s: float = Field(default=600, gt=0, validation_alias="AURA_REQUEST_TIMEOUT_S")
     max_body_mb: float = Field(default=64, gt=0, validation_alias="AURA_MAX_BODY_MB")
     max_prompt_chars: int = Field(default=2000, ge=1, validation_alias="AURA_MAX_PROMPT_CHARS")
@@ -87,6 +103,13 @@ class Settings(BaseSettings):
             raise ValueError(f"must be an http(s) URL, got {value!r}")
         return value.rstrip("/") if value else value
 
+    @field_validator("lightning_steps")
+    @classmethod
+    def _lightning_step_count(cls, value: int | None) -> int | None:
+        if value is not None and value not in (1, 2, 4, 8):
+            raise ValueError(f"SDXL-Lightning checkpoints exist for 1, 2, 4 or 8 steps, got {value}")
+        return value
+
     @field_validator("scheduler")
     @classmethod
     def _known_scheduler(cls, value: str) -> str:
@@ -94,6 +117,12 @@ class Settings(BaseSettings):
         if name not in SCHEDULER_NAMES:
             raise ValueError(f"unknown scheduler {value!r}; choose one of {', '.join(SCHEDULER_NAMES)}")
         return name
+
+    @model_validator(mode="after")
+    def _one_fast_path(self) -> "Settings":
+        if self.lcm_lora_id and self.lightning_unet:
+            raise ValueError("SD_LCM_LORA_ID and SD_LIGHTNING_UNET are both set; choose one few-step path")
+        return self
 
     @model_validator(mode="after")
     def _no_wildcard_with_credentials(self) -> "Settings":

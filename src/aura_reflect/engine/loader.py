@@ -18,7 +18,8 @@ import torch
 
 from ..core.config import Settings
 from ..errors import InvalidInput, ModelLoadError
-from .families import AUTO_RATIO, Family, family_from_model_index
+from .fast_paths import FastPath, apply_fast_path, compile_pipeline, uncompile_pipeline
+from .families import AUTO_RATIO, TIERS, Family, family_from_model_index, resolve_size
 
 log = logging.getLogger(__name__)
 
@@ -157,12 +158,22 @@ def check_local_model(folder: Path) -> dict:
     return index
 
 
-def build_profile(settings: Settings, model_id: str, source: str, index: dict, vae_scale_factor: int) -> ModelProfile:
-    """A model's profile from its index, its optional aura.json card and the settings' defaults."""
+def detect_family(index: dict) -> Family:
     try:
-        family = family_from_model_index(index)
+        return family_from_model_index(index)
     except ValueError as error:
         raise ModelLoadError(str(error)) from None
+
+
+def build_profile(
+    settings: Settings,
+    model_id: str,
+    source: str,
+    family: Family,
+    vae_scale_factor: int,
+    fast_path: FastPath | None = None,
+) -> ModelProfile:
+    """A model's profile from its family, its optional aura.json card, a few-step path and the settings."""
     local = is_local_reference(model_id)
     card = read_model_card(source) if local else {}
     defaults = FAMILY_DEFAULTS[family]
@@ -173,14 +184,19 @@ def build_profile(settings: Settings, model_id: str, source: str, index: dict, v
     for ratio, (w, h) in (native_sizes or {}).items():
         if w % 8 or h % 8:  # diffusers' pipelines refuse other sizes
             raise ModelLoadError(f"{AURA_MODEL_CARD}: native size {w}×{h} for {ratio} is not a multiple of 8")
+    if fast_path is not None:  # LCM / Lightning: their own step count and guidance
+        default_steps, default_guidance = fast_path.default_steps, fast_path.default_guidance
+    else:
+        default_steps = settings.steps or int(card.get("default_steps", defaults["steps"]))
+        default_guidance = (
+            settings.guidance if settings.guidance is not None else float(card.get("default_guidance", defaults["guidance"]))
+        )
     return ModelProfile(
         name=name,
         source=source,
         family=family,
-        default_steps=settings.steps or int(card.get("default_steps", defaults["steps"])),
-        default_guidance=(
-            settings.guidance if settings.guidance is not None else float(card.get("default_guidance", defaults["guidance"]))
-        ),
+        default_steps=default_steps,
+        default_guidance=default_guidance,
         vae_scale_factor=vae_scale_factor,
         native_sizes=native_sizes,
     )
@@ -191,7 +207,7 @@ def read_profile(settings: Settings, folder: str) -> ModelProfile:
     index, source = read_model_index(folder)
     vae_config = Path(source) / "vae" / "config.json"
     blocks = len(json.loads(vae_config.read_text()).get("block_out_channels", [0] * 4)) if vae_config.is_file() else 4
-    return build_profile(settings, folder, source, index, vae_scale_factor=2 ** (blocks - 1))
+    return build_profile(settings, folder, source, detect_family(index), vae_scale_factor=2 ** (blocks - 1))
 
 
 def read_model_card(folder: str) -> dict:
@@ -277,66 +293,104 @@ def make_scheduler(name: str, current):
     return getattr(diffusers, class_name).from_config(current.config, **extra)
 
 
-def apply_memory_options(pipe, device: torch.device) -> dict[str, Any]:
-    """Switch on the memory savers that help on this device; return what is in effect."""
-    opts: dict[str, Any] = {
-        "attention": "sdpa" if hasattr(torch.nn.functional, "scaled_dot_product_attention") else "default",
-        "attention_slicing": False,
-        "vae_slicing": False,
-        "vae_tiling": False,
-        "lcm": False,  # the fast paths of a later version, reported so a client sees they are off
-        "lightning": False,
-        "compile": False,
-    }
-    if device.type == "cuda":
-        total_gib = torch.cuda.get_device_properties(device).total_memory / 2**30
-        if total_gib < 10:  # small GPUs: decode one image and one tile at a time
-            pipe.vae.enable_slicing()
-            pipe.vae.enable_tiling()
-            opts.update(vae_slicing=True, vae_tiling=True)
-    elif device.type == "mps":  # diffusers' advice for Apple silicon
+def apply_memory_options(pipe, device: torch.device, settings: Settings) -> dict[str, Any]:
+    """Switch on the attention backend and the memory savers that help here; return what is in effect."""
+    opts: dict[str, Any] = {"attention": "sdpa", "attention_slicing": False, "vae_slicing": False, "vae_tiling": False}
+    if settings.attention == "xformers":
+        try:
+            pipe.enable_xformers_memory_efficient_attention()
+        except Exception as error:  # not installed, or no CUDA build
+            raise ModelLoadError(f"SD_ATTENTION=xformers: xformers is not usable here ({error}); use sdpa") from None
+        opts["attention"] = "xformers"
+    savers = settings.memory_savers
+    if savers == "auto":
+        if device.type == "cuda":
+            total_gib = torch.cuda.get_device_properties(device).total_memory / 2**30
+            savers = "on" if total_gib < 10 else "off"  # small GPUs: decode one image and one tile at a time
+        elif device.type == "mps":  # diffusers' advice for Apple silicon
+            pipe.enable_attention_slicing()
+            opts["attention_slicing"] = True
+    if savers == "on":
         pipe.enable_attention_slicing()
-        opts["attention_slicing"] = True
+        pipe.vae.enable_slicing()
+        pipe.vae.enable_tiling()
+        opts.update(attention_slicing=True, vae_slicing=True, vae_tiling=True)
     return opts
 
 
+def load_vae(settings: Settings, dtype: torch.dtype):
+    """SD_VAE_ID: a replacement VAE (hub id or folder), e.g. an fp16-safe SDXL VAE."""
+    from diffusers import AutoencoderKL
+
+    reference = settings.vae_id
+    if is_local_reference(reference):
+        folder = Path(reference).expanduser().resolve()
+        if not (folder / "config.json").is_file() or not any(folder.glob("*.safetensors")):
+            raise ModelLoadError(f"SD_VAE_ID={reference!r}: not a diffusers VAE folder with safetensors weights")
+        reference = str(folder)
+    try:
+        return AutoencoderKL.from_pretrained(reference, torch_dtype=dtype, use_safetensors=True)
+    except Exception as error:
+        raise ModelLoadError(f"SD_VAE_ID={settings.vae_id!r}: cannot load it: {error}") from None
+
+
+def is_configured_model(settings: Settings, model_id: str, source: str) -> bool:
+    """Few-step paths belong to the configured model only, not to models switched in by path."""
+    configured = settings.model_id or str(EMBEDDED_MODEL)
+    if model_id == configured:
+        return True
+    return is_local_reference(configured) and Path(configured).expanduser().resolve() == Path(source)
+
+
 def load_model(settings: Settings, model_id: str | None = None) -> LoadedModel:
-    """Load ``model_id`` (default: SD_MODEL_ID) with the settings' device, precision and scheduler."""
+    """Load ``model_id`` (default: SD_MODEL_ID) with the settings' device, precision, scheduler and
+    fast paths, then warm it up so that the first request does not pay for lazy initialisation."""
     model_id = model_id or settings.model_id or str(EMBEDDED_MODEL)
-    # Refuse settings this version cannot honour rather than ignore them.
-    if settings.lcm_lora_id:
-        raise ModelLoadError("SD_LCM_LORA_ID is set, but this version does not load LCM-LoRA adapters yet; unset it")
-    if settings.torch_compile:
-        raise ModelLoadError("TORCH_COMPILE=1 is set, but this version does not compile the UNet yet; unset it")
     started = time.perf_counter()
     device = resolve_device(settings.device)
     dtype = resolve_dtype(settings.precision, device)
     index, source = read_model_index(model_id)
-    try:
-        family = family_from_model_index(index)
-    except ValueError as error:
-        raise ModelLoadError(str(error)) from None
+    family = detect_family(index)
+    configured = is_configured_model(settings, model_id, source)
     text2img_cls, img2img_cls = _pipeline_classes(family)
+    extra = {"vae": load_vae(settings, dtype)} if settings.vae_id and configured else {}
     try:
-        text2img = text2img_cls.from_pretrained(source, torch_dtype=dtype, use_safetensors=True)
+        text2img = text2img_cls.from_pretrained(source, torch_dtype=dtype, use_safetensors=True, **extra)
     except Exception as error:
         raise ModelLoadError(f"failed to load {model_id!r}: {error}") from error
     text2img.scheduler = make_scheduler(settings.scheduler, text2img.scheduler)
+    fast_path = apply_fast_path(text2img, family, settings) if configured else None
     text2img.to(device)
     text2img.set_progress_bar_config(disable=True)
-    optimizations = apply_memory_options(text2img, device)
+    optimizations = apply_memory_options(text2img, device, settings)
+    optimizations.update(
+        lcm=fast_path is not None and fast_path.kind == "lcm",
+        lightning=fast_path is not None and fast_path.kind == "lightning",
+        compile=False,
+    )
+    if fast_path is not None:
+        optimizations[f"{fast_path.kind}_source"] = fast_path.source
+        optimizations[f"{fast_path.kind}_steps"] = fast_path.default_steps
+    if settings.vae_id and configured:
+        optimizations["vae"] = settings.vae_id
+    if dtype == torch.float16 and getattr(text2img.vae.config, "force_upcast", False):
+        optimizations["vae_upcast"] = True  # diffusers decodes in fp32 (SDXL's VAE overflows in fp16)
+    if settings.torch_compile and configured:
+        compile_pipeline(text2img, settings)
 
     if settings.img2img_model_id and settings.img2img_model_id != model_id:
         _, img2img_source = read_model_index(settings.img2img_model_id)
         img2img = img2img_cls.from_pretrained(img2img_source, torch_dtype=dtype, use_safetensors=True)
         img2img.scheduler = make_scheduler(settings.scheduler, img2img.scheduler)
         img2img.to(device)
-        apply_memory_options(img2img, device)
+        apply_memory_options(img2img, device, settings)
     else:
         img2img = img2img_cls.from_pipe(text2img)  # shares every component: no second copy
     img2img.set_progress_bar_config(disable=True)
 
-    profile = build_profile(settings, model_id, source, index, vae_scale_factor=int(text2img.vae_scale_factor))
+    profile = build_profile(
+        settings, model_id, source, family, vae_scale_factor=int(text2img.vae_scale_factor), fast_path=fast_path
+    )
     if profile.native_sizes:
         optimizations["upscale"] = "lanczos from native size"
     loaded = LoadedModel(
@@ -345,11 +399,52 @@ def load_model(settings: Settings, model_id: str | None = None) -> LoadedModel:
         img2img=img2img,
         device=device,
         dtype=dtype,
-        load_seconds=time.perf_counter() - started,
+        load_seconds=0.0,
         optimizations=optimizations,
     )
+    if settings.warmup or settings.torch_compile:
+        warm_up(loaded, settings)
+    loaded.load_seconds = time.perf_counter() - started
     log.info(
-        "loaded %s (%s) on %s/%s in %.2fs, scheduler %s",
+        "loaded %s (%s) on %s/%s in %.2fs, scheduler %s, %d default steps",
         loaded.name, family, device, str(dtype).removeprefix("torch."), loaded.load_seconds, loaded.scheduler_name,
+        loaded.default_steps,
     )
     return loaded
+
+
+def warm_up(model: LoadedModel, settings: Settings) -> None:
+    """One short generation per distinct render size of the tiers (at 1:1, the studio's default).
+
+    This is where ``torch.compile`` compiles; if that fails, the engine goes on uncompiled and
+    says so in /health rather than failing every request.
+    """
+    sizes = sorted({model.render_size(AUTO_RATIO, resolve_size(model.family, AUTO_RATIO, tier)) for tier in TIERS})
+    compiled = hasattr(model.text2img.unet, "_orig_mod")
+
+    def run() -> float:
+        started = time.perf_counter()
+        for width, height in sizes:
+            model.text2img(
+                prompt="warm-up", width=width, height=height, num_inference_steps=2 if compiled else 1,
+                guidance_scale=model.default_guidance, num_images_per_prompt=settings.num_images,
+                generator=torch.Generator("cpu").manual_seed(0), output_type="pil",
+            )
+        return time.perf_counter() - started
+
+    try:
+        seconds = run()
+    except Exception as error:
+        if not compiled:
+            raise ModelLoadError(f"warm-up generation failed: {type(error).__name__}: {error}") from error
+        log.warning("torch.compile failed, serving uncompiled: %s: %s", type(error).__name__, error)
+        uncompile_pipeline(model.text2img)
+        uncompile_pipeline(model.img2img)
+        model.optimizations.update(compile=False, compile_error=f"{type(error).__name__}: {str(error)[:200]}")
+        seconds = run()
+    else:
+        if compiled:
+            model.optimizations.update(compile=True, compile_mode=settings.compile_mode)
+            model.optimizations["compile_seconds"] = round(seconds, 2)
+            log.info("torch.compile (%s): compiled and warmed up in %.1fs", settings.compile_mode, seconds)
+    model.optimizations["warmup_seconds"] = round(seconds, 3)

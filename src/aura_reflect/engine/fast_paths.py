@@ -1,0 +1,185 @@
+"""Few-step and compiled generation: LCM-LoRA, SDXL-Lightning and ``torch.compile``.
+
+Each path is switched on by the environment (``SD_LCM_LORA_ID``, ``SD_LIGHTNING_UNET``,
+``TORCH_COMPILE``) and applied to the configured model as it loads. A path that cannot be applied
+as asked stops start-up with a ``ModelLoadError`` naming the variable: a user who asked for 4-step
+generation must never silently get 25 steps of something else.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..core.config import Settings
+from ..errors import ModelLoadError
+from .families import Family
+
+log = logging.getLogger(__name__)
+
+LIGHTNING_STEPS = (1, 2, 4, 8)
+LCM_DEFAULT_STEPS = 4
+LCM_DEFAULT_GUIDANCE = 1.0  # ≤ 1 switches classifier-free guidance off: one UNet pass per step
+
+
+@dataclass(frozen=True)
+class FastPath:
+    """What a few-step path changes about a model's defaults, for its profile and /health."""
+
+    kind: str  # "lcm" or "lightning"
+    source: str
+    default_steps: int
+    default_guidance: float
+
+
+def _is_local(reference: str) -> bool:
+    return reference.startswith(("/", "./", "../", "~")) or Path(reference).expanduser().exists()
+
+
+def _check_safetensors_file(path: Path, variable: str) -> None:
+    if not path.is_file():
+        raise ModelLoadError(f"{variable}={str(path)!r}: no such file")
+    if path.suffix != ".safetensors":
+        raise ModelLoadError(f"{variable}={str(path)!r}: only .safetensors weights are loaded (no pickle checkpoints)")
+
+
+# --- LCM-LoRA --------------------------------------------------------------------------------
+def apply_lcm_lora(pipe, reference: str, family: Family, settings: Settings) -> FastPath:
+    """Load an LCM-LoRA (hub id, folder or .safetensors file), fuse it and switch to ``LCMScheduler``."""
+    from diffusers import LCMScheduler
+
+    variable = "SD_LCM_LORA_ID"
+    kwargs: dict[str, Any] = {"use_safetensors": True}
+    if _is_local(reference):
+        path = Path(reference).expanduser().resolve()
+        if path.is_dir():
+            if not any(path.glob("*.safetensors")):
+                raise ModelLoadError(f"{variable}={reference!r}: the folder holds no .safetensors LoRA weights")
+            location: Any = str(path)
+        else:
+            _check_safetensors_file(path, variable)
+            location, kwargs["weight_name"] = str(path.parent), path.name
+    else:
+        location = reference
+    try:
+        pipe.load_lora_weights(location, adapter_name="lcm", **kwargs)
+    except Exception as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelLoadError(
+            f"{variable}={reference!r} does not fit this {family.upper()} model ({first_line}); "
+            f"use an LCM-LoRA made for {'SDXL' if family == 'sdxl' else 'SD 1.x/2.x'}"
+        ) from None
+    injected = sum(1 for name, _ in pipe.unet.named_parameters() if "lora_" in name)
+    if injected == 0:
+        pipe.unload_lora_weights()
+        raise ModelLoadError(f"{variable}={reference!r} matches no layer of this {family.upper()} model's UNet")
+    # Fuse, then drop the adapter layers: the LoRA costs nothing per step from here on.
+    pipe.fuse_lora(adapter_names=["lcm"], lora_scale=1.0)
+    pipe.unload_lora_weights()
+    pipe.scheduler = LCMScheduler.from_config(pipe.scheduler.config)
+    return FastPath(
+        kind="lcm",
+        source=reference,
+        default_steps=settings.steps or LCM_DEFAULT_STEPS,
+        default_guidance=settings.guidance if settings.guidance is not None else LCM_DEFAULT_GUIDANCE,
+    )
+
+
+# --- SDXL-Lightning --------------------------------------------------------------------------
+def lightning_steps(file_name: str, settings: Settings) -> int:
+    """The step count a Lightning UNet was distilled for: SD_LIGHTNING_STEPS, else its file name."""
+    if settings.lightning_steps is not None:
+        return settings.lightning_steps
+    match = re.search(r"(\d+)step", file_name)
+    if not match or int(match.group(1)) not in LIGHTNING_STEPS:
+        raise ModelLoadError(
+            f"SD_LIGHTNING_UNET={file_name!r}: cannot tell the step count from the file name; "
+            f"set SD_LIGHTNING_STEPS to one of {', '.join(map(str, LIGHTNING_STEPS))}"
+        )
+    return int(match.group(1))
+
+
+def resolve_lightning_file(reference: str) -> Path:
+    """``repo:file.safetensors`` on the hub, or a local .safetensors file."""
+    variable = "SD_LIGHTNING_UNET"
+    if _is_local(reference):
+        path = Path(reference).expanduser().resolve()
+        _check_safetensors_file(path, variable)
+        return path
+    repo, sep, file_name = reference.partition(":")
+    if not sep or not file_name.endswith(".safetensors"):
+        raise ModelLoadError(
+            f"{variable}={reference!r}: expected 'owner/repo:file_unet.safetensors' or a local .safetensors file"
+        )
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return Path(hf_hub_download(repo, file_name))
+    except Exception as error:
+        raise ModelLoadError(f"{variable}={reference!r}: cannot download it: {error}") from None
+
+
+def apply_lightning(pipe, reference: str, family: Family, settings: Settings) -> FastPath:
+    """Load a Lightning UNet into the SDXL base, with Euler on trailing timesteps and no CFG."""
+    from diffusers import EulerDiscreteScheduler
+    from safetensors.torch import load_file
+
+    variable = "SD_LIGHTNING_UNET"
+    if family != "sdxl":
+        raise ModelLoadError(f"{variable} needs an SDXL base model; SD_MODEL_ID is an {family.upper()} model")
+    path = resolve_lightning_file(reference)
+    steps = lightning_steps(path.name, settings)
+    state = load_file(str(path), device="cpu")
+    try:  # copies into the base UNet's parameters, keeping their dtype and device
+        pipe.unet.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        first_line = str(error).strip().splitlines()[0]
+        detail = str(error).strip().splitlines()[1].strip() if len(str(error).strip().splitlines()) > 1 else ""
+        raise ModelLoadError(f"{variable}={reference!r} does not fit this SDXL UNet: {first_line} {detail}") from None
+    # The 1-step checkpoint predicts x0 ("..._1step_x0..."): tell the scheduler.
+    prediction = {"prediction_type": "sample"} if "x0" in path.name else {}
+    pipe.scheduler = EulerDiscreteScheduler.from_config(pipe.scheduler.config, timestep_spacing="trailing", **prediction)
+    return FastPath(
+        kind="lightning",
+        source=reference,
+        default_steps=settings.steps or steps,
+        default_guidance=settings.guidance if settings.guidance is not None else 0.0,
+    )
+
+
+def apply_fast_path(pipe, family: Family, settings: Settings) -> FastPath | None:
+    if settings.lcm_lora_id:
+        return apply_lcm_lora(pipe, settings.lcm_lora_id, family, settings)
+    if settings.lightning_unet:
+        return apply_lightning(pipe, settings.lightning_unet, family, settings)
+    return None
+
+
+# --- torch.compile ---------------------------------------------------------------------------
+def compile_pipeline(pipe, settings: Settings) -> None:
+    """Wrap the UNet (and on GPUs the VAE decoder) in ``torch.compile``; compilation happens lazily,
+    at the warm-up generation that follows."""
+    mode = settings.compile_mode
+    pipe.unet = torch.compile(pipe.unet, mode=mode, fullgraph=False)
+    if pipe.device.type == "cuda":  # on CPU the decoder is a small share of the time: not worth it
+        pipe.vae.decoder = torch.compile(pipe.vae.decoder, mode=mode, fullgraph=False)
+
+
+def uncompile_pipeline(pipe) -> None:
+    """Undo ``compile_pipeline``: the original modules are kept inside the compiled wrappers."""
+    if hasattr(pipe.unet, "_orig_mod"):
+        pipe.unet = pipe.unet._orig_mod
+    if hasattr(pipe.vae.decoder, "_orig_mod"):
+        pipe.vae.decoder = pipe.vae.decoder._orig_mod
+
+
+def timed(call) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
