@@ -71,3 +71,41 @@ def test_bad_configuration_exits_with_the_variable_named():
     )
     assert result.returncode == 2
     assert "SD_PRECISION='fp8'" in result.stderr
+
+
+def test_sigterm_drains_accepted_work_refuses_new_work_and_exits_0(tiny_sd):
+    """What a platform does on a redeploy: SIGTERM while a request runs and another is queued."""
+    import signal
+    from concurrent.futures import ThreadPoolExecutor
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = run_engine([AURA, "serve", "--port", str(port)], {"SD_MODEL_ID": tiny_sd})
+    # A few seconds of work: running when SIGTERM arrives, done well within the 30 s grace period.
+    slow = {"prompt": "warm sunset", "aspectRatio": "1:1", "temperature": 1, "numImages": 2,
+            "config": {"steps": 60}, "requestId": "slow-one"}
+    quick = {"prompt": "cool sea", "aspectRatio": "1:1", "temperature": 1, "numImages": 1, "config": {"steps": 2}}
+    try:
+        wait_for_health(url, process)
+        with ThreadPoolExecutor(2) as pool:
+            running = pool.submit(httpx.post, f"{url}/generate", json=slow, timeout=120)
+            deadline = time.monotonic() + 30
+            while httpx.get(f"{url}/jobs/slow-one").json().get("state") != "running":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            queued = pool.submit(httpx.post, f"{url}/generate", json=quick, timeout=120)
+            time.sleep(0.3)  # let it be accepted into the queue
+            process.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            try:
+                refused = httpx.post(f"{url}/generate", json=quick, timeout=10)
+                assert refused.status_code == 503 and "shutting down" in refused.text
+            except httpx.TransportError:
+                pass  # the listener is already closed: refused just the same
+            assert running.result().status_code == 200, running.result().text
+            assert len(running.result().json()["images"]) == 2
+            assert queued.result().status_code == 200
+        assert process.wait(60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()

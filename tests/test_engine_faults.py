@@ -7,6 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import numpy as np
 import pytest
 import torch
 
@@ -286,3 +287,77 @@ def test_rate_limit_reads_the_proxy_address_only_when_trusted(tiny_sd):
             assert server.client.post("/generate", json=BODY, headers=headers).status_code == 200
         again = server.client.post("/generate", json=BODY, headers={"X-Forwarded-For": "9.9.9.9, 203.0.113.1"})
         assert again.status_code == 429
+
+
+class DecoderHook:
+    """A forward hook on the real VAE decoder that replaces its first ``times`` outputs with NaN."""
+
+    def __init__(self, server, times: int):
+        self.calls = 0
+
+        def hook(module, args, output):
+            self.calls += 1
+            return output * float("nan") if self.calls <= times else output
+
+        self.handle = server.worker.model.text2img.vae.decoder.register_forward_hook(hook)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.handle.remove()
+
+
+def test_a_nan_decode_is_decoded_again_in_fp32_never_returned_black(sd_server):
+    from .helpers import decode_png
+
+    before = sd_server.worker.model.optimizations.get("fp32_redecodes", 0)
+    clean = sd_server.client.post("/generate", json={**BODY, "seed": 9}).json()["images"][0]
+    with DecoderHook(sd_server, times=1) as hook:
+        response = sd_server.client.post("/generate", json={**BODY, "seed": 9})
+    assert response.status_code == 200, response.text
+    assert hook.calls == 2  # the pipeline's decode, then the engine's fp32 re-decode
+    image = np.asarray(decode_png(response.json()["images"][0]), dtype=np.int16)
+    assert image.max() > 0
+    assert np.abs(image - np.asarray(decode_png(clean), dtype=np.int16)).max() <= 1
+    assert sd_server.client.get("/health").json()["optimizations"]["fp32_redecodes"] == before + 1
+
+
+def test_nan_that_survives_the_fp32_decode_is_a_500_invalid_output(sd_server):
+    with DecoderHook(sd_server, times=2):
+        response = sd_server.client.post("/generate", json=BODY)
+    assert response.status_code == 500
+    assert response.json()["error"]["type"] == "invalid_output"
+
+
+def test_nan_latents_are_a_500_invalid_output_and_the_next_request_succeeds(sd_server):
+    def nan_noise(module, args, output):
+        (output[0] if isinstance(output, tuple) else output.sample).fill_(float("nan"))
+        return output
+
+    handle = sd_server.worker.model.text2img.unet.register_forward_hook(nan_noise)
+    try:
+        response = sd_server.client.post("/generate", json=BODY)
+    finally:
+        handle.remove()
+    assert response.status_code == 500
+    assert response.json()["error"]["type"] == "invalid_output"
+    assert "NaN latents" in response.json()["error"]["message"]
+    assert sd_server.client.post("/generate", json=BODY).status_code == 200
+
+
+def test_a_stuck_step_makes_health_unhealthy_until_it_moves(tiny_sd):
+    settings = settings_from_env(SD_MODEL_ID=tiny_sd, SD_STEPS="2", AURA_WATCHDOG_S="0.5")
+    with EngineServer(settings) as server:
+        gate = threading.Event()
+        with UNetHook(server, lambda: gate.wait(30)), ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(server.client.post, "/generate", json=BODY)
+            wait_until(lambda: server.worker.running is not None)
+            time.sleep(0.8)
+            health = server.client.get("/health")
+            assert health.status_code == 503
+            assert health.json()["status"] == "stuck"
+            assert "AURA_WATCHDOG_S" in health.json()["error"]
+            gate.set()
+            assert pending.result().status_code == 200
+        assert server.client.get("/health").status_code == 200

@@ -114,3 +114,12 @@ def test_refine_refuses_more_pixels_than_it_can_refine(sd_server):
     assert response.status_code == 413
     assert "at most" in response.json()["error"]["message"]
     assert response.json()["error"]["field"] == "images[0]"
+
+
+def test_refine_refuses_an_eps_disguised_as_an_image(sd_server):
+    """PostScript never reaches a decoder (Pillow would hand EPS to Ghostscript): formats are allow-listed."""
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 64 64\n0 0 moveto 64 64 lineto stroke\nshowpage\n%%EOF\n"
+    for payload in (eps, b"\x89PNG\r\n\x1a\n" + eps):  # bare, and behind a fake PNG signature
+        response = post_refine(sd_server, [base64.b64encode(payload).decode()])
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["field"] == "images[0]"

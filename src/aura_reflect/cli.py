@@ -54,6 +54,11 @@ def _graceful_server_class():
         platform (Spaces, Kubernetes) reads a drained SIGTERM shutdown as success, so exit 0."""
 
         def handle_exit(self, sig, frame):
+            # New requests on open connections get 503 while accepted ones finish (uvicorn waits
+            # up to timeout_graceful_shutdown for them, then the lifespan cancels what is left).
+            worker = getattr(getattr(self.config.app, "state", None), "worker", None)
+            if worker is not None:
+                worker.begin_drain()
             super().handle_exit(sig, frame)
             if sig == signal.SIGTERM and sig in self._captured_signals:
                 self._captured_signals.remove(sig)

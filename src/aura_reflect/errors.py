@@ -66,6 +66,10 @@ class InternalError(EngineError):
     """Something unexpected broke; the message is generic and the traceback is in the log only."""
 
 
+class InvalidOutput(InternalError):
+    """The model produced NaN or black images even after an fp32 re-decode (HTTP 500, never a black 200)."""
+
+
 class DeadlineExceeded(EngineError):
     """The request did not finish within AURA_REQUEST_TIMEOUT_S; its work was dropped or stopped (HTTP 504)."""
 

@@ -15,6 +15,7 @@ from ..errors import (
     DeadlineExceeded,
     EngineError,
     InvalidInput,
+    InvalidOutput,
     NotFound,
     OutOfMemory,
     PayloadTooLarge,
@@ -83,8 +84,14 @@ def map_exception(error: BaseException) -> JSONResponse:
         return error_response(499, "client_disconnected", error.message)
     if isinstance(error, Cancelled):
         return error_response(499, "cancelled", error.message)
+    if isinstance(error, StarletteHTTPException) and error.status_code == 400:
+        # FastAPI's answer to a body it cannot decode (not UTF-8, broken form data): invalid input.
+        return error_response(422, "invalid_request", f"body: {error.detail}", "body")
     if isinstance(error, StarletteHTTPException):
         return error_response(error.status_code, "http_error", str(error.detail))
+    if isinstance(error, InvalidOutput):
+        log.error("invalid output: %s", error.message)
+        return error_response(500, "invalid_output", error.message)
     if isinstance(error, EngineError):
         log.error("engine error: %s", error.message)
         return error_response(500, "internal_error", error.message)

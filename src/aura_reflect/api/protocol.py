@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..engine.families import ASPECT_RATIOS
 
+OutputFormat = Literal["png", "webp", "jpeg"]
 AspectRatio = Literal[ASPECT_RATIOS]  # type: ignore[valid-type]
 
 MAX_SEED = 2**63 - 1
@@ -65,6 +66,7 @@ class GenerateRequest(_Schema):
     )
     numImages: int | None = Field(default=None, ge=1, le=8, description="Default: the engine's SD_NUM_IMAGES.")
     requestId: str | None = REQUEST_ID
+    outputFormat: OutputFormat = Field(default="png", description="Image encoding of the response: png (lossless), webp or jpeg.")
 
 
 class RefineRequest(_Schema):
@@ -76,6 +78,7 @@ class RefineRequest(_Schema):
     negativePrompt: str | None = None
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     requestId: str | None = REQUEST_ID
+    outputFormat: OutputFormat = Field(default="png", description="Image encoding of the response: png (lossless), webp or jpeg.")
 
 
 class Timings(BaseModel):
@@ -86,7 +89,8 @@ class Timings(BaseModel):
 
 
 class ImagesResponse(BaseModel):
-    images: list[str] = Field(description="Base64 PNG images, no data: prefix.")
+    images: list[str] = Field(description="Base64 images (PNG unless `outputFormat` said otherwise), no data: prefix.")
+    format: OutputFormat = Field(default="png", description="The encoding of `images`.")
     seeds: list[int] = Field(description="The seed of each image; send it back as `seed` to reproduce image 0.")
     model: str
     width: int
@@ -97,7 +101,7 @@ class ImagesResponse(BaseModel):
 
 
 class HealthResponse(BaseModel):
-    status: Literal["ok", "loading", "error", "stopping"]
+    status: Literal["ok", "loading", "error", "stopping", "draining", "stuck"]
     version: str
     device: str | None = None
     model: str | None = None

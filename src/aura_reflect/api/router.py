@@ -6,7 +6,8 @@ import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .. import __version__
 from ..errors import NotFound, RateLimited, Unauthorized
@@ -94,10 +95,17 @@ async def refine(body: RefineRequest, serving: Serving, request: Request) -> Ima
 
 @router.get("/health", response_model=HealthResponse, responses={503: {"model": HealthResponse}})
 async def health(serving: Serving) -> JSONResponse:
-    """Engine status. 503 while the model loads (`status: loading`) or after it failed (`status: error`)."""
+    """Engine status: 200 `ok`; 503 while the model loads (`loading`), after it failed (`error`), while
+    shutting down (`draining`), or when the running job has made no progress for AURA_WATCHDOG_S (`stuck`)."""
     worker = serving.worker
     model = worker.model
     status = {"loading": "loading", "ready": "ok", "error": "error", "stopped": "stopping"}[worker.state]
+    error = worker.error
+    stuck = worker.stuck_seconds()
+    if status == "ok" and worker.draining:
+        status = "draining"
+    elif status == "ok" and stuck > serving.settings.watchdog_s:
+        status, error = "stuck", f"no denoising step finished for {stuck:.0f} s (AURA_WATCHDOG_S={serving.settings.watchdog_s:g})"
     body = HealthResponse(
         status=status,
         version=__version__,
@@ -113,10 +121,10 @@ async def health(serving: Serving) -> JSONResponse:
         queue={
             "depth": worker.depth,
             "max": serving.settings.max_queue,
-            "running": 1 if worker.running is not None else 0,
+            "running": len(worker.batch),
         },
         loadSeconds=round(model.load_seconds, 3) if model else None,
-        error=worker.error,
+        error=error,
     )
     return JSONResponse(body.model_dump(), status_code=200 if status == "ok" else 503)
 
@@ -139,6 +147,12 @@ async def cancel_job(job_id: str, serving: Serving) -> dict:
     if not serving.worker.cancel_by_id(job_id):
         raise NotFound("jobId", f"no queued or running request {job_id!r}")
     return {"id": job_id, "cancelled": True}
+
+
+@router.get("/metrics", response_class=PlainTextResponse, include_in_schema=False)
+async def metrics(request: Request) -> PlainTextResponse:
+    """Prometheus text format: requests, latencies (queue, generation, encode), queue, batches, images."""
+    return PlainTextResponse(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/ui/config", response_model=UiConfig)

@@ -9,6 +9,7 @@ and on any device.
 from __future__ import annotations
 
 import gc
+import logging
 import math
 import threading
 import time
@@ -18,8 +19,12 @@ from dataclasses import dataclass, field
 import torch
 from PIL import Image
 
-from ..errors import EngineError, OutOfMemory
+import numpy as np
+
+from ..errors import EngineError, InvalidOutput, OutOfMemory
 from .loader import LoadedModel
+
+log = logging.getLogger(__name__)
 
 MAX_STEPS = 150
 MAX_GUIDANCE = 20.0
@@ -73,9 +78,13 @@ class StepControl:
     step: int = 0
     total: int = 0
     done_before: int = 0  # steps of earlier pipeline calls in the same job (refine runs one per size)
+    latents: torch.Tensor | None = None  # the latest step's latents: re-decoded if the VAE fails
+    last_progress: float = field(default_factory=time.monotonic)  # the watchdog reads this
 
     def callback(self, pipe, step: int, timestep, kwargs):
         self.step = self.done_before + step + 1
+        self.last_progress = time.monotonic()
+        self.latents = kwargs.get("latents")
         if self.cancel.is_set():
             raise Cancelled("cancelled")
         return kwargs
@@ -131,35 +140,96 @@ def is_out_of_memory(error: BaseException) -> bool:
     return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
 
 
+def batch_key(request: GenerationRequest) -> tuple:
+    """Generations with equal keys can share one pipeline call: prompts and seeds may differ."""
+    return (
+        request.width,
+        request.height,
+        request.steps,
+        request.guidance_scale,
+        request.output_size,
+        request.negative_prompt is None,  # None and "" differ for SDXL (zeroed vs encoded)
+    )
+
+
 def generate(model: LoadedModel, request: GenerationRequest, control: StepControl | None = None) -> EngineOutput:
-    check_inputs(request, model.vae_scale_factor)
-    control = control or StepControl()
-    control.total = total_steps(request)
+    return generate_batch(model, [request], [control or StepControl()])[0]
+
+
+def generate_batch(
+    model: LoadedModel, requests: list[GenerationRequest], controls: list[StepControl]
+) -> list[EngineOutput]:
+    """Run generations with one ``batch_key`` as one pipeline call; each gets exactly its own images.
+
+    Every image has its own generator, so its initial noise, and therefore the image, is the same
+    whichever batch it runs in (up to float rounding of batched matrix products).
+    """
+    for request in requests:
+        check_inputs(request, model.vae_scale_factor)
+    if len({batch_key(request) for request in requests}) != 1:
+        raise ValueError("`requests` of one batch must share width, height, steps, guidance and output size")
+    first = requests[0]
+    prompts = [request.prompt for request in requests for _ in request.seeds]
+    seeds = [seed for request in requests for seed in request.seeds]
+    negatives = None
+    if first.negative_prompt is not None:
+        negatives = [request.negative_prompt for request in requests for _ in request.seeds]
+    batch_control = BatchControl(controls, total_steps(first))
     started = time.perf_counter()
-    result = _run_guarded(
+    images = _run_guarded(
         model,
         lambda: model.text2img(
-            prompt=request.prompt,
-            negative_prompt=request.negative_prompt,
-            width=request.width,
-            height=request.height,
-            num_inference_steps=request.steps,
-            guidance_scale=request.guidance_scale,
-            num_images_per_prompt=len(request.seeds),
-            generator=generators(request.seeds),
-            callback_on_step_end=control.callback,
+            prompt=prompts,
+            negative_prompt=negatives,
+            width=first.width,
+            height=first.height,
+            num_inference_steps=first.steps,
+            guidance_scale=first.guidance_scale,
+            num_images_per_prompt=1,
+            generator=generators(seeds),
+            callback_on_step_end=batch_control.callback,
+            output_type="np",
         ).images,
+        batch_control,
     )
-    if request.output_size:
-        result = [upscale(image, request.output_size) for image in result]
-    return EngineOutput(
-        images=result,
-        seeds=list(request.seeds),
-        steps=request.steps,
-        guidance_scale=request.guidance_scale,
-        model=model.name,
-        seconds=time.perf_counter() - started,
-    )
+    if first.output_size:
+        images = [upscale(image, first.output_size) for image in images]
+    seconds = time.perf_counter() - started
+    outputs, offset = [], 0
+    for request in requests:
+        count = len(request.seeds)
+        outputs.append(
+            EngineOutput(
+                images=images[offset : offset + count],
+                seeds=list(request.seeds),
+                steps=request.steps,
+                guidance_scale=request.guidance_scale,
+                model=model.name,
+                seconds=seconds,
+            )
+        )
+        offset += count
+    return outputs
+
+
+class BatchControl(StepControl):
+    """One pipeline call's callback for several jobs: progress to each; it stops only when all of
+    them are cancelled (a cancelled job's images are dropped by the worker)."""
+
+    def __init__(self, controls: list[StepControl], total: int):
+        super().__init__()
+        self.controls = controls
+        for control in controls:
+            control.total = total
+
+    def callback(self, pipe, step: int, timestep, kwargs):
+        self.latents = kwargs.get("latents")
+        for control in self.controls:
+            control.step = step + 1
+            control.last_progress = time.monotonic()
+        if all(control.cancel.is_set() for control in self.controls):
+            raise Cancelled("cancelled")
+        return kwargs
 
 
 def refine(model: LoadedModel, request: RefinementRequest, control: StepControl | None = None) -> EngineOutput:
@@ -183,7 +253,10 @@ def refine(model: LoadedModel, request: RefinementRequest, control: StepControl 
                 guidance_scale=request.guidance_scale,
                 generator=generators([request.seeds[i] for i in indices]),
                 callback_on_step_end=control.callback,
+                output_type="np",
             ).images,
+            control,
+            model.img2img,
         )
         for i, image in zip(indices, images):
             outputs[i] = upscale(image, request.output_sizes[i]) if request.output_sizes else image
@@ -223,13 +296,62 @@ def _group_by_size(images: list[Image.Image]) -> dict[tuple[int, int], list[int]
     return groups
 
 
-def _run_guarded(model: LoadedModel, call: Callable[[], list[Image.Image]]) -> list[Image.Image]:
-    """Run a pipeline call; out-of-memory becomes ``OutOfMemory`` with the memory released."""
+def _run_guarded(
+    model: LoadedModel, call: Callable[[], np.ndarray], control: StepControl, pipe=None
+) -> list[Image.Image]:
+    """Run a pipeline call (numpy output) and return checked PIL images.
+
+    Out-of-memory becomes ``OutOfMemory`` with the memory released. An image with NaNs or one that
+    is entirely black (an fp16 VAE overflow) is decoded again from the final latents in fp32; if
+    that fails too, the request fails with ``InvalidOutput`` rather than returning a black image.
+    """
     try:
-        return call()
+        images = call()
     except Exception as error:
         if not is_out_of_memory(error):
             raise
-    # Outside the except block, so the traceback (and the tensors its frames hold) is gone.
-    release_memory(model.device)
-    raise OutOfMemory()
+        images = None
+    if images is None:
+        # Outside the except block, so the traceback (and the tensors its frames hold) is gone.
+        release_memory(model.device)
+        raise OutOfMemory()
+    bad = [i for i, image in enumerate(images) if is_invalid_image(image)]
+    if bad:
+        latents = control.latents
+        if latents is None or not torch.isfinite(latents).all():
+            raise InvalidOutput("invalid output: the model produced NaN latents; try SD_PRECISION=fp32")
+        log.warning("invalid decode for %d of %d images; decoding again in fp32", len(bad), len(images))
+        redecoded = decode_in_fp32(pipe or model.text2img, latents[bad])
+        for i, image in zip(bad, redecoded):
+            if is_invalid_image(image):
+                raise InvalidOutput("invalid output: the decoded image is NaN or black even in fp32")
+            images[i] = image
+        model.optimizations["fp32_redecodes"] = int(model.optimizations.get("fp32_redecodes", 0)) + len(bad)
+    return model.text2img.numpy_to_pil(np.clip(np.nan_to_num(images), 0, 1))
+
+
+def is_invalid_image(image: np.ndarray) -> bool:
+    """NaN anywhere, or every pixel exactly black: what an overflowing fp16 VAE decode looks like."""
+    return bool(np.isnan(image).any() or not image.any())
+
+
+@torch.no_grad()
+def decode_in_fp32(pipe, latents: torch.Tensor) -> np.ndarray:
+    """Decode final latents with the VAE upcast to fp32 (then put back), as numpy images in [0, 1]."""
+    vae = pipe.vae
+    dtype = vae.dtype
+    vae.to(torch.float32)
+    try:
+        latents = latents.to(torch.float32)
+        config = vae.config
+        mean, std = getattr(config, "latents_mean", None), getattr(config, "latents_std", None)
+        if mean is not None and std is not None:  # SDXL-style VAEs with per-channel statistics
+            mean = torch.tensor(mean).view(1, -1, 1, 1).to(latents.device)
+            std = torch.tensor(std).view(1, -1, 1, 1).to(latents.device)
+            latents = latents * std / config.scaling_factor + mean
+        else:
+            latents = latents / config.scaling_factor
+        decoded = vae.decode(latents).sample
+    finally:
+        vae.to(dtype)
+    return pipe.image_processor.postprocess(decoded, output_type="np")

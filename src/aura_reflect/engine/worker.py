@@ -57,11 +57,14 @@ class EngineWorker:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self.draining = False  # SIGTERM: finish what was accepted, accept nothing new
         self.state: State = "loading"
         self.error: str | None = None
         self.model: LoadedModel | None = None
-        self.running: Job | None = None
+        self.running: Job | None = None  # the first job of the running batch
+        self.batch: list[Job] = []  # every job of the running batch
         self.jobs_by_id: dict[str, Job] = {}
+        self.on_batch: Callable[[int], None] | None = None  # metrics: images per pipeline call
         # Seconds per image, smoothed; seeds the Retry-After estimate before the first job.
         self._seconds_per_image = 2.0
 
@@ -75,14 +78,26 @@ class EngineWorker:
             self._stopping = True
             pending = list(self._jobs)
             self._jobs.clear()
-            if self.running is not None:
-                self.running.control.cancel.set()
+            for job in self.batch:
+                job.control.cancel.set()
             self._cond.notify_all()
         for job in pending:
             self._finish(job, error=Unavailable("engine is shutting down", retry_after=5))
         if self._thread is not None:
             self._thread.join(timeout)
         self.state = "stopped"
+
+    def begin_drain(self) -> None:
+        """Refuse new work (503) while queued and running jobs finish; called on SIGTERM."""
+        self.draining = True
+        log.info("draining: %d queued, %d running", len(self._jobs), int(self.running is not None))
+
+    def stuck_seconds(self) -> float:
+        """Seconds the running job has gone without finishing a denoising step (0 when idle)."""
+        job = self.running
+        if job is None:
+            return 0.0
+        return time.monotonic() - job.control.last_progress
 
     def wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -93,7 +108,7 @@ class EngineWorker:
     # --- submitting ----------------------------------------------------------------------------
     def submit(self, job: Job) -> Job:
         with self._cond:
-            if self._stopping:
+            if self._stopping or self.draining:
                 raise Unavailable("engine is shutting down", retry_after=5)
             if self.state == "loading":
                 raise ModelNotReady("model is loading", retry_after=5)
@@ -129,7 +144,7 @@ class EngineWorker:
             job = self.jobs_by_id.get(job_id)
             if job is None:
                 return None
-            if job is self.running:
+            if job in self.batch:
                 return {"id": job_id, "state": "running", "step": job.control.step, "total": job.control.total,
                         "position": 0}
             position = next((i + 1 for i, queued in enumerate(self._jobs) if queued is job), 0)
@@ -149,8 +164,7 @@ class EngineWorker:
 
     def _retry_after_locked(self, images: int) -> int:
         waiting_images = sum(job.image_count for job in self._jobs) + images
-        if self.running is not None:
-            waiting_images += self.running.image_count
+        waiting_images += sum(job.image_count for job in self.batch)
         return max(1, math.ceil(waiting_images * self._seconds_per_image))
 
     # --- the worker thread ---------------------------------------------------------------------
@@ -170,20 +184,83 @@ class EngineWorker:
                 if self._stopping:
                     return
                 batch = self._take_batch()
-                self.running = batch[0]
+                self.running, self.batch = batch[0], batch
+            if self.on_batch is not None:
+                self.on_batch(sum(job.image_count for job in batch))
             try:
-                for job in batch:
-                    self._run(job)
+                self._run_batch(batch)
             finally:
                 with self._cond:
-                    self.running = None
+                    self.running, self.batch = None, []
 
     def _take_batch(self) -> list[Job]:
-        """The jobs to run next (called with the lock held). One for now; see issue 8 for batching."""
-        return [self._jobs.popleft()]
+        """The jobs to run next (called with the lock held).
+
+        A generation takes queued companions that can share its pipeline call (same model and
+        ``pipeline.batch_key``), up to ``max_batch`` images, waiting at most ``batch_wait_ms`` for
+        them to arrive. Everything else runs alone, in arrival order.
+        """
+        first = self._jobs.popleft()
+        max_images = self.max_batch_images
+        if first.kind != "generate" or first.image_count >= max_images:
+            return [first]
+        key = (first.model_path, pipeline.batch_key(first.request))
+        batch, images = [first], first.image_count
+        deadline = time.monotonic() + self.settings.batch_wait_ms / 1000
+        while True:
+            for job in list(self._jobs):
+                if (
+                    job.kind == "generate"
+                    and (job.model_path, pipeline.batch_key(job.request)) == key
+                    and images + job.image_count <= max_images
+                ):
+                    self._jobs.remove(job)
+                    batch.append(job)
+                    images += job.image_count
+            remaining = deadline - time.monotonic()
+            if images >= max_images or remaining <= 0 or self._stopping:
+                return batch
+            self._cond.wait(remaining)  # releases the lock: submissions go on meanwhile
+
+    @property
+    def max_batch_images(self) -> int:
+        """AURA_MAX_BATCH, or by device: batching pays on GPUs, barely on a CPU (docs/benchmarks.md)."""
+        if self.settings.max_batch is not None:
+            return self.settings.max_batch
+        return 8 if self.model is not None and self.model.device.type == "cuda" else 1
+
+    def _run_batch(self, batch: list[Job]) -> None:
+        if len(batch) == 1:
+            self._run(batch[0])
+            return
+        started = time.perf_counter()
+        for job in batch:
+            job.started_at = started
+            job.control.last_progress = time.monotonic()
+        try:
+            self._ensure_model(batch[0].model_path, "config.modelPath")
+            assert self.model is not None
+            outputs = pipeline.generate_batch(self.model, [job.request for job in batch], [job.control for job in batch])
+        except EngineError as error:
+            for job in batch:
+                self._finish(job, error=error)
+            return
+        except Exception:
+            log.exception("batch of %d jobs failed", len(batch))
+            for job in batch:
+                self._finish(job, error=InternalError(f"internal error in job {job.id}; the engine log has the details"))
+            return
+        images = sum(job.image_count for job in batch)
+        self._seconds_per_image = 0.7 * self._seconds_per_image + 0.3 * (outputs[0].seconds / images)
+        for job, output in zip(batch, outputs):
+            if job.control.cancel.is_set():  # cancelled while its companions ran on
+                self._finish(job, error=Cancelled("cancelled"))
+            else:
+                self._finish(job, result=output)
 
     def _run(self, job: Job) -> None:
         job.started_at = time.perf_counter()
+        job.control.last_progress = time.monotonic()
         try:
             self._ensure_model(job.model_path, "modelPath" if job.kind == "load" else "config.modelPath")
             assert self.model is not None
