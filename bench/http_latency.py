@@ -5,7 +5,9 @@
 
 Prints the process start-up time (to a healthy /health), the model load time the engine reports,
 and the median / p90 of the wall time of each request as a client sees it, with the engine's own
-split (queue, pipeline, encode).
+split (queue, pipeline, encode). Then, in this process with the server gone, the same work through
+the engine's ``pipeline.generate`` called directly (the same loader, sizes, steps and seeds, output
+as PIL images): the ratio of the two medians is the serving overhead (HTTP, JSON, queue, encoding).
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ def main() -> None:
     def med(key):
         return statistics.median(p[key] for p in parts)
 
+    direct = direct_pipeline_seconds(args, size)
+
     walls.sort()
     print(f"model: {info['model']} on {info['device']} ({info['dtype']}), {os.cpu_count()} CPU cores")
     print(f"start-up to healthy: {startup:.2f} s (model load reported by the engine: {info['loadSeconds']:.2f} s)")
@@ -83,6 +87,36 @@ def main() -> None:
     print(f"  end-to-end median {statistics.median(walls):.3f} s, p90 {walls[int(0.9 * (len(walls) - 1))]:.3f} s")
     print(f"  engine split (median ms): queue {med('queueMs'):.1f}, pipeline {med('generateMs'):.1f}, "
           f"encode {med('encodeMs'):.1f}, total {med('totalMs'):.1f}")
+    print(f"same work, pipeline.generate called directly: median {statistics.median(direct):.3f} s")
+    print(f"  end-to-end HTTP / direct: {statistics.median(walls) / statistics.median(direct):.3f}×")
+
+
+def direct_pipeline_seconds(args, size) -> list[float]:
+    """The same request without HTTP: loader, size resolution and pipeline exactly as the server."""
+    from aura_reflect.api.serving import guidance_for_temperature
+    from aura_reflect.core.config import load_settings
+    from aura_reflect.engine import pipeline
+    from aura_reflect.engine.families import resolve_size
+    from aura_reflect.engine.loader import load_model
+
+    model = load_model(load_settings())
+    output = resolve_size(model.family, args.aspect, args.resolution)
+    width, height = model.render_size(args.aspect, output)
+    request = pipeline.GenerationRequest(
+        args.prompt, width, height, steps=model.default_steps,
+        guidance_scale=guidance_for_temperature(model.default_guidance, 1), seeds=list(range(args.images)),
+        output_size=output if output != (width, height) else None,
+    )
+    assert output == size, (output, size)
+    for _ in range(2):
+        pipeline.generate(model, request)
+    times = []
+    for i in range(args.requests):
+        request.seeds = [i * args.images + k for k in range(args.images)]
+        started = time.perf_counter()
+        pipeline.generate(model, request)
+        times.append(time.perf_counter() - started)
+    return times
 
 
 if __name__ == "__main__":

@@ -101,6 +101,7 @@ def test_negative_prompt_and_num_images(sd_server):
         ({"config": {"steps": 151}}, "config.steps", "less than or equal to 150"),
         ({"config": {"guidanceScale": 20.5}}, "config.guidanceScale", "less than or equal to 20"),
         ({"prompt": "x" * 2001}, "prompt", "at most 2000"),
+        ({"prompt": "moody " * 20_000}, "prompt", "at most 2000"),  # 120k characters
         ({"prompt": "sunset\x00"}, "prompt", "U+0000"),
         ({"config": {"modelPath": "other"}}, "config.modelPath", "AURA_MODELS_DIR"),
     ],
@@ -169,3 +170,30 @@ def test_model_path_switches_models_inside_the_models_folder(tiny_sd, tiny_sdxl,
         assert post_generate(server, numImages=1).json()["model"] == "xl-two"
         refused = server.client.post("/models/load", json={"modelPath": "/etc"})
         assert refused.status_code == 422 and refused.json()["error"]["field"] == "modelPath"
+
+
+@pytest.mark.parametrize("output_format, pil_format", [("png", "PNG"), ("webp", "WEBP"), ("jpeg", "JPEG")])
+def test_output_format(sd_server, output_format, pil_format):
+    import base64
+    import io
+
+    from PIL import Image
+
+    png = post_generate(sd_server, seed=77, numImages=1).json()
+    response = post_generate(sd_server, seed=77, numImages=1, outputFormat=output_format)
+    assert response.status_code == 200, response.text
+    assert response.json()["format"] == output_format
+    image = Image.open(io.BytesIO(base64.b64decode(response.json()["images"][0])))
+    assert image.format == pil_format
+    # The same picture: the tiny random model draws noise, which lossy codecs smooth, so compare
+    # the pictures at 1/16 scale, where codec error averages out.
+    def coarse(picture):
+        return np.asarray(picture.convert("RGB").reduce(16), dtype=np.float32)
+
+    assert np.abs(coarse(image) - coarse(decode_png(png["images"][0]))).mean() < 4
+
+
+def test_unknown_output_format_is_a_422(sd_server):
+    response = post_generate(sd_server, outputFormat="gif")
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "outputFormat"

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from . import __version__
 from .api.errors import install_error_handlers
 from .api.limits import BodySizeLimit, RateLimiter
+from .api.metrics import EngineMetrics, RequestMetrics
 from .api.openai.router import router as openai_router
 from .api.router import router
 from .api.serving import ServingEngine
@@ -29,6 +30,7 @@ WEB_DIR = Path(__file__).resolve().parent / "web"
 def create_app(settings: Settings | None = None, *, loader: Callable[..., LoadedModel] = load_model) -> FastAPI:
     """Build the app. ``loader`` loads a model from settings (tests pass one that can be held back)."""
     settings = settings or get_settings()
+    metrics = EngineMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -37,7 +39,9 @@ def create_app(settings: Settings | None = None, *, loader: Callable[..., Loaded
         app.state.settings = settings
         app.state.rate_limiter = RateLimiter(settings.rate_limit_per_min, settings.rate_burst)
         app.state.worker = worker
-        app.state.serving = ServingEngine(settings, worker)
+        app.state.metrics = metrics
+        metrics.bind_worker(worker)
+        app.state.serving = ServingEngine(settings, worker, metrics)
         worker.start()
         try:
             yield
@@ -56,6 +60,7 @@ def create_app(settings: Settings | None = None, *, loader: Callable[..., Loaded
     # The web UI: static files from the package, mounted last so the API routes win.
     app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
     app.add_middleware(BodySizeLimit, max_bytes=int(settings.max_body_mb * 2**20))
+    app.add_middleware(RequestMetrics, metrics=metrics)  # outside the body limit: 413s are counted
     # CORS outermost, so that refusals (413, 503 ...) reach a browser with their allow headers.
     if settings.allow_origins:
         app.add_middleware(

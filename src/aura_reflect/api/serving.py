@@ -21,11 +21,10 @@ from PIL import Image
 
 from ..core.config import Settings
 from ..engine.families import resolve_size, snap_size
-from ..engine.images import decode_image, encode_png
+from ..engine.images import decode_image, encode_image
 from ..engine.loader import LoadedModel, ModelProfile, read_profile, resolve_model_path
 from ..engine.pipeline import (
     MAX_SCHEDULE_STEPS,
-    EngineOutput,
     GenerationRequest,
     RefinementRequest,
     refine_schedule_steps,
@@ -39,6 +38,7 @@ from ..errors import (
     ModelNotReady,
     PayloadTooLarge,
 )
+from .metrics import EngineMetrics
 from .protocol import GenerateRequest, ImagesResponse, RefineRequest, Timings
 
 DEFAULT_REFINE_STRENGTH = 0.55
@@ -84,9 +84,10 @@ def job_id(request_id: str | None) -> dict:
 class ServingEngine:
     """The engine as the HTTP layer sees it: validated requests in, encoded responses out."""
 
-    def __init__(self, settings: Settings, worker: EngineWorker):
+    def __init__(self, settings: Settings, worker: EngineWorker, metrics: EngineMetrics | None = None):
         self.settings = settings
         self.worker = worker
+        self.metrics = metrics
 
     def model(self) -> LoadedModel:
         model = self.worker.model
@@ -132,7 +133,7 @@ class ServingEngine:
             output_size=output_size if output_size != (width, height) else None,
         )
         job = Job("generate", request, model_path=model_path, **job_id(body.requestId))
-        return await self._run(job, received, is_disconnected)
+        return await self._run(job, received, is_disconnected, body.outputFormat)
 
     async def refine(self, body: RefineRequest, is_disconnected: Disconnected | None = None) -> ImagesResponse:
         received = time.perf_counter()
@@ -161,7 +162,7 @@ class ServingEngine:
             output_sizes=output_sizes if any(o != i.size for o, i in zip(output_sizes, images)) else None,
         )
         job = Job("refine", request, model_path=model_path, **job_id(body.requestId))
-        return await self._run(job, received, is_disconnected)
+        return await self._run(job, received, is_disconnected, body.outputFormat)
 
     async def load(self, model_path: str) -> LoadedModel:
         path = str(resolve_model_path(self.settings.models_dir, model_path, field_name="modelPath"))
@@ -214,16 +215,26 @@ class ServingEngine:
             output_sizes.append((width, height))
         return images, output_sizes
 
-    async def _run(self, job: Job, received: float, is_disconnected: Disconnected | None) -> ImagesResponse:
+    async def _run(
+        self, job: Job, received: float, is_disconnected: Disconnected | None, output_format: str = "png"
+    ) -> ImagesResponse:
         self.worker.submit(job)
         output = await self._wait(job, is_disconnected)
         encode_started = time.perf_counter()
-        encoded = await asyncio.gather(*(asyncio.to_thread(encode_png, image) for image in output.images))
+        encoded = await asyncio.gather(
+            *(asyncio.to_thread(encode_image, image, output_format) for image in output.images)
+        )
         done = time.perf_counter()
         started = job.started_at or encode_started
+        if self.metrics is not None:
+            self.metrics.queue_wait.observe(started - job.enqueued_at)
+            self.metrics.generation.observe(output.seconds)
+            self.metrics.encode.observe(done - encode_started)
+            self.metrics.images.labels(job.kind).inc(len(output.images))
         first = output.images[0]
         return ImagesResponse(
             images=list(encoded),
+            format=output_format,
             seeds=output.seeds,
             model=output.model,
             width=first.width,

@@ -53,7 +53,19 @@ def decode_image(data: str, field: str, max_side: int, max_pixels: int) -> Image
     return image.convert("RGB")
 
 
-def encode_png(image: Image.Image) -> str:
+# Response formats: PNG (lossless, the default) at a fast compression level; WebP and JPEG for
+# clients that prefer smaller responses (quality 90, fast encoder settings).
+OUTPUT_FORMATS = {
+    "png": ("PNG", {"compress_level": PNG_COMPRESS_LEVEL}),
+    "webp": ("WEBP", {"quality": 90, "method": 0}),
+    "jpeg": ("JPEG", {"quality": 90}),
+}
+
+
+def encode_image(image: Image.Image, output_format: str = "png") -> str:
+    """Base64 of ``image`` in ``output_format`` (png, webp or jpeg), no data: prefix."""
+    pil_format, options = OUTPUT_FORMATS[output_format]
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    image.save(buffer, format=pil_format, **options)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+

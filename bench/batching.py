@@ -1,0 +1,113 @@
+"""Micro-batching: 8 concurrent clients vs the same requests one by one, batching off and on, one run.
+
+    python bench/batching.py                      # the embedded model on this machine
+    python bench/batching.py --requests 32 --images 1 --wait-ms 10
+
+For each engine configuration (AURA_MAX_BATCH=1, i.e. off; then AURA_MAX_BATCH=8 with
+AURA_BATCH_WAIT_MS) a real `aura serve` is started and sent the same requests twice: one by one, then
+from ``--clients`` concurrent clients. Prints images/s and p50/p95 latency for each, and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def measure(url: str, bodies: list[dict], clients: int) -> tuple[float, float, float]:
+    """images/s, p50 and p95 latency (s) of sending ``bodies`` from ``clients`` threads."""
+    latencies: list[float] = []
+
+    def send(body: dict) -> int:
+        with httpx.Client(base_url=url, timeout=300) as client:
+            started = time.perf_counter()
+            response = client.post("/generate", json=body)
+            latencies.append(time.perf_counter() - started)
+            response.raise_for_status()
+            return len(response.json()["images"])
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        images = sum(pool.map(send, bodies))
+    wall = time.perf_counter() - started
+    return images / wall, statistics.median(latencies), p95(latencies)
+
+
+def serve(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    aura = str(Path(sys.executable).with_name("aura"))
+    process = subprocess.Popen([aura, "serve", "--port", str(port)],
+                               env={**os.environ, "HF_HUB_OFFLINE": "1", "AURA_RATE_LIMIT": "0", **env},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise SystemExit("engine did not become healthy")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=32)
+    parser.add_argument("--images", type=int, default=1)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--max-batch", type=int, default=8)
+    parser.add_argument("--wait-ms", type=float, default=10)
+    args = parser.parse_args()
+    prompts = ["rainy neon city at night", "warm pastel gradient with a yellow circle",
+               "a purple night sky over dark mountains", "calm blue ocean"]
+    bodies = [{"prompt": prompts[i % len(prompts)], "aspectRatio": "1:1", "temperature": 1,
+               "numImages": args.images, "seed": i} for i in range(args.requests)]
+    configs = [("batching off", {"AURA_MAX_BATCH": "1"}),
+               (f"batching on ({args.max_batch}, {args.wait_ms:g} ms)",
+                {"AURA_MAX_BATCH": str(args.max_batch), "AURA_BATCH_WAIT_MS": str(args.wait_ms)})]
+    print(f"{args.requests} requests × {args.images} image(s), {os.cpu_count()} CPUs; model from SD_MODEL_ID "
+          f"or the embedded one")
+    print(f"{'engine':28s} {'clients':>7s} {'images/s':>9s} {'p50 s':>7s} {'p95 s':>7s}")
+    results = {}
+    for label, env in configs:
+        process, url = serve(env)
+        try:
+            measure(url, bodies[:4], 1)  # warm
+            for clients in (1, args.clients):
+                rate, p50, tail = measure(url, bodies, clients)
+                results[(label, clients)] = rate
+                print(f"{label:28s} {clients:7d} {rate:9.2f} {p50:7.3f} {tail:7.3f}", flush=True)
+        finally:
+            process.terminate()
+            process.wait(60)
+    off, on = configs[0][0], configs[1][0]
+    print(f"throughput with {args.clients} clients, batching on / off: "
+          f"{results[(on, args.clients)] / results[(off, args.clients)]:.2f}×")
+    print(f"batching on: {args.clients} clients / one by one: "
+          f"{results[(on, args.clients)] / results[(on, 1)]:.2f}×")
+
+
+if __name__ == "__main__":
+    main()
