@@ -80,7 +80,8 @@ def test_sigterm_drains_accepted_work_refuses_new_work_and_exits_0(tiny_sd):
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    process = run_engine([AURA, "serve", "--port", str(port)], {"SD_MODEL_ID": tiny_sd})
+    # A grace period no slow CI machine can exceed: this test is about draining, not the deadline.
+    process = run_engine([AURA, "serve", "--port", str(port)], {"SD_MODEL_ID": tiny_sd, "AURA_SHUTDOWN_GRACE_S": "300"})
     # A few seconds of work: running when SIGTERM arrives, done well within the 30 s grace period.
     slow = {"prompt": "warm sunset", "aspectRatio": "1:1", "temperature": 1, "numImages": 2,
             "config": {"steps": 60}, "requestId": "slow-one"}

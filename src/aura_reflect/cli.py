@@ -37,7 +37,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
         host=host or settings.host,
         port=port or settings.effective_port,
         log_level="info",
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
         # The engine decides itself whether X-Forwarded-For is trusted (AURA_TRUST_PROXY).
         proxy_headers=False,
     )

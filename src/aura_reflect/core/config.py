@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     # A running job that completes no denoising step for this long makes /health answer 503
     # ("stuck"), so the platform restarts the process.
     watchdog_s: float = Field(default=300, gt=0, validation_alias="AURA_WATCHDOG_S")
+    # SIGTERM: how long accepted requests may take to finish before what is left is cancelled.
+    shutdown_grace_s: float = Field(default=30, ge=0, le=3600, validation_alias="AURA_SHUTDOWN_GRACE_S")
     request_timeout_s: float = Field(default=600, gt=0, validation_alias="AURA_REQUEST_TIMEOUT_S")
     max_body_mb: float = Field(default=64, gt=0, validation_alias="AURA_MAX_BODY_MB")
     max_prompt_chars: int = Field(default=2000, ge=1, validation_alias="AURA_MAX_PROMPT_CHARS")
