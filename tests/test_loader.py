@@ -26,6 +26,9 @@ def test_loads_both_families_with_shared_img2img(family, pipeline_class, request
     assert model.img2img.vae is model.text2img.vae
     assert model.device == torch.device("cpu") and model.dtype == torch.float32
     assert model.name == Path(folder).name
+    # Warmed up before it is handed over: /health is "ready" only after first-call costs are paid.
+    assert model.optimizations["warmup_seconds"] > 0
+    assert model.load_seconds >= model.optimizations["warmup_seconds"]
 
 
 def test_scheduler_setting_applies(tiny_sd):
