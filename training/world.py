@@ -14,14 +14,16 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 # --- vocabulary ------------------------------------------------------------------------------
+# Purple and pink sit near the middle of their hue ranges, so a warm or vintage tint keeps them
+# purple and pink rather than turning them red.
 COLORS: dict[str, tuple[float, float, float]] = {
     "red": (0.86, 0.10, 0.10),
     "orange": (0.96, 0.50, 0.08),
     "yellow": (0.96, 0.86, 0.14),
     "green": (0.14, 0.64, 0.20),
     "blue": (0.12, 0.30, 0.88),
-    "purple": (0.50, 0.18, 0.72),
-    "pink": (0.96, 0.48, 0.72),
+    "purple": (0.55, 0.20, 0.85),
+    "pink": (0.95, 0.45, 0.78),
     "black": (0.04, 0.04, 0.05),
     "white": (0.96, 0.96, 0.96),
 }
@@ -54,11 +56,12 @@ class Paint:
     def rgb(self) -> np.ndarray:
         base = np.array(COLORS[self.name], dtype=np.float32)
         if self.variant == "light":
-            base = base + (1 - base) * 0.45
+            base = base + (1 - base) * 0.35
         elif self.variant == "dark":
-            base = base * 0.42
+            base = base * 0.45
         elif self.variant == "pastel":
-            base = base + (1 - base) * 0.55
+            # Pale but still recognisably its hue (saturation stays above ~0.28).
+            base = base + (1 - base) * 0.42
         elif self.variant == "neon" and self.name not in ("black", "white"):
             h, s, v = colorsys.rgb_to_hsv(*base)
             base = np.array(colorsys.hsv_to_rgb(h, 1.0, 1.0), dtype=np.float32)
@@ -87,7 +90,7 @@ class Scene:
 def _paint(rng: random.Random, allow: list[str] | None = None, variant_p: float = 0.35) -> Paint:
     name = rng.choice(allow or list(COLORS))
     variant = rng.choice(VARIANTS) if rng.random() < variant_p else None
-    if name in ("black", "white") and variant in ("neon", "pastel"):
+    if name in ("black", "white"):  # a "light black" or "pastel white" is just grey
         variant = None
     return Paint(name, variant)
 
@@ -280,7 +283,9 @@ def render(scene: Scene, width: int, height: int, seed: int) -> np.ndarray:
     elif kind in ("circle", "square", "triangle"):
         img = _vertical(h, w, second, second * 0.85 + 0.05 * (scene.mood == "bright"))
         cy, cx = 0.5 + 0.2 * (rng.random() - 0.5), 0.5 + 0.3 * (rng.random() - 0.5)
-        size = 0.22 + 0.1 * rng.random()
+        # Large enough that the named shape colour is a real share of the picture (a triangle
+        # has half the area of its box).
+        size = (0.27 if kind == "triangle" else 0.22) + 0.1 * rng.random()
         aspect = h / w
         if kind == "circle":
             mask = _disc(h, w, cy, cx, size)
@@ -299,6 +304,7 @@ def render(scene: Scene, width: int, height: int, seed: int) -> np.ndarray:
         _blend(img, mask, main)
     elif kind == "gradient":
         t = (x * 0.5 + y * 0.5) if rng.random() < 0.5 else (y if rng.random() < 0.5 else x)
+        t = np.clip((t - 0.2) / 0.6, 0, 1)  # both named colours keep a pure band at their end
         img = (main * (1 - t[..., None]) + second * t[..., None]).astype(np.float32)
     elif kind == "grid":
         img = np.empty((h, w, 3), np.float32)
@@ -328,23 +334,23 @@ def _apply_mood(img: np.ndarray, mood: str | None, rng: random.Random) -> np.nda
     if mood is None:
         return img
     if mood == "warm":
-        img = img * np.array([1.08, 1.0, 0.86], np.float32)
+        img = img * np.array([1.06, 1.0, 0.9], np.float32)
     elif mood == "cool":
-        img = img * np.array([0.88, 0.98, 1.1], np.float32)
+        img = img * np.array([0.9, 0.98, 1.08], np.float32)
     elif mood == "calm":
         img = img * 0.8 + img.mean() * 0.2
     elif mood == "moody":
         grey = img.mean(axis=-1, keepdims=True)
         img = (img * 0.7 + grey * 0.3) * 0.72
     elif mood == "bright":
-        img = img * 0.75 + 0.25
+        img = img * 0.85 + 0.12  # lifted, but black stays black
     elif mood == "dreamy":
         img = img * 0.8 + np.array([0.14, 0.08, 0.16], np.float32)
         img = (img + np.roll(img, 1, 0) + np.roll(img, -1, 0) + np.roll(img, 1, 1) + np.roll(img, -1, 1)) / 5
     elif mood == "vintage":
         grey = img.mean(axis=-1, keepdims=True)
         sepia = grey * np.array([1.1, 0.95, 0.72], np.float32)
-        img = img * 0.55 + sepia * 0.45
+        img = img * 0.7 + sepia * 0.3
         noise = np.random.default_rng(rng.randrange(2**32)).normal(0, 0.025, img.shape[:2])[..., None]
         img = img + noise.astype(np.float32)
     return np.clip(img, 0, 1).astype(np.float32)
