@@ -12,21 +12,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from engine_process import running_engine
 
 
 def p95(values: list[float]) -> float:
@@ -53,25 +44,6 @@ def measure(url: str, bodies: list[dict], clients: int) -> tuple[float, float, f
     return images / wall, statistics.median(latencies), p95(latencies)
 
 
-def serve(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    aura = str(Path(sys.executable).with_name("aura"))
-    process = subprocess.Popen([aura, "serve", "--port", str(port)],
-                               env={**os.environ, "HF_HUB_OFFLINE": "1", "AURA_RATE_LIMIT": "0", **env},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise SystemExit("engine did not become healthy")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=32)
@@ -92,16 +64,12 @@ def main() -> None:
     print(f"{'engine':28s} {'clients':>7s} {'images/s':>9s} {'p50 s':>7s} {'p95 s':>7s}")
     results = {}
     for label, env in configs:
-        process, url = serve(env)
-        try:
-            measure(url, bodies[:4], 1)  # warm
+        with running_engine({"AURA_RATE_LIMIT": "0", **env}) as engine:
+            measure(engine.url, bodies[:4], 1)  # warm
             for clients in (1, args.clients):
-                rate, p50, tail = measure(url, bodies, clients)
+                rate, p50, tail = measure(engine.url, bodies, clients)
                 results[(label, clients)] = rate
                 print(f"{label:28s} {clients:7d} {rate:9.2f} {p50:7.3f} {tail:7.3f}", flush=True)
-        finally:
-            process.terminate()
-            process.wait(60)
     off, on = configs[0][0], configs[1][0]
     print(f"throughput with {args.clients} clients, batching on / off: "
           f"{results[(on, args.clients)] / results[(off, args.clients)]:.2f}×")

@@ -14,20 +14,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from engine_process import running_engine
 
 
 def main() -> None:
@@ -39,41 +30,20 @@ def main() -> None:
     parser.add_argument("--prompt", default="a purple night sky over dark mountains")
     args = parser.parse_args()
 
-    port = free_port()
-    aura = str(Path(sys.executable).with_name("aura"))
-    started = time.perf_counter()
-    process = subprocess.Popen([aura, "serve", "--port", str(port)], env={**os.environ, "HF_HUB_OFFLINE": "1"},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=url, timeout=120) as client:
-            while True:
-                try:
-                    health = client.get("/health")
-                    if health.status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None:
-                    raise SystemExit("engine exited")
-                time.sleep(0.05)
-            startup = time.perf_counter() - started
-            info = health.json()
-            body = {"prompt": args.prompt, "aspectRatio": args.aspect, "temperature": 1,
-                    "resolution": args.resolution, "numImages": args.images}
-            for _ in range(2):  # warm-up
-                client.post("/generate", json=body).raise_for_status()
-            walls, parts = [], []
-            for i in range(args.requests):
-                t0 = time.perf_counter()
-                response = client.post("/generate", json={**body, "seed": i})
-                walls.append(time.perf_counter() - t0)
-                response.raise_for_status()
-                parts.append(response.json()["timings"])
-            size = response.json()["width"], response.json()["height"]
-    finally:
-        process.terminate()
-        process.wait(30)
+    with running_engine() as engine, httpx.Client(base_url=engine.url, timeout=120) as client:
+        startup, info = engine.startup_seconds, engine.health
+        body = {"prompt": args.prompt, "aspectRatio": args.aspect, "temperature": 1,
+                "resolution": args.resolution, "numImages": args.images}
+        for _ in range(2):  # warm-up
+            client.post("/generate", json=body).raise_for_status()
+        walls, parts = [], []
+        for i in range(args.requests):
+            t0 = time.perf_counter()
+            response = client.post("/generate", json={**body, "seed": i})
+            walls.append(time.perf_counter() - t0)
+            response.raise_for_status()
+            parts.append(response.json()["timings"])
+        size = response.json()["width"], response.json()["height"]
 
     def med(key):
         return statistics.median(p[key] for p in parts)

@@ -19,20 +19,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from engine_process import running_engine
 
 
 def rss_mib(pid: int) -> float:
@@ -127,31 +119,11 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=2)
     args = parser.parse_args()
 
-    port = free_port()
-    aura = str(Path(sys.executable).with_name("aura"))
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "AURA_RATE_LIMIT": "0"}
-    process = subprocess.Popen([aura, "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                health = httpx.get(f"{url}/health", timeout=2)
-                if health.status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise SystemExit("engine did not become healthy")
-            time.sleep(0.2)
-        info = health.json()
+    with running_engine({"AURA_RATE_LIMIT": "0"}) as engine:
+        info = engine.health
         print(f"model: {info['model']} on {info['device']}; queue limit {info['queue']['max']}; "
               f"{os.cpu_count()} CPUs")
-        code = asyncio.run(run(url, process.pid, args))
-    finally:
-        process.terminate()
-        process.wait(60)
+        code = asyncio.run(run(engine.url, engine.process.pid, args))
     raise SystemExit(code)
 
 
