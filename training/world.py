@@ -411,7 +411,13 @@ def caption(scene: Scene, rng: random.Random) -> str:
             on = ("an" if (second or "")[:1] in "aeiou" else "a")
             options = [f"{article} {main} {noun}" + (f" on {on} {second} {bg}" if second else ""),
                        (f"{mood}{second} {bg} with {article} {main} {noun}" if second else f"{mood}{main} {noun}"),
-                       f"{mood}{main} {noun}" + (f" over {second}" if second else "")]
+                       f"{mood}{main} {noun}" + (f" over {second}" if second else ""),
+                       f"{mood}{main} and {second} {noun}" if second else f"{mood}{main} {noun}"]
+        # Two colours joined by "and" follow one convention for every motif, as they already did
+        # for stripes, grids and dots: the motif's colour first, then the ground's. Without it the
+        # model has no way to tell which colour is which and paints an average of the two.
+        if second:
+            options.append(f"{mood}{noun} in {main} and {second}")
         text = rng.choice(options)
         if scene.mood and scene.mood not in text:
             text = f"{scene.mood} {text}" if rng.random() < 0.5 else f"{text}, {scene.mood}"
