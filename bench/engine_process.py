@@ -6,10 +6,10 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 
@@ -32,11 +32,13 @@ def free_port() -> int:
 def running_engine(env: dict[str, str] | None = None, timeout: float = 120):
     """`aura serve` with the environment plus ``env`` (offline); terminated on exit."""
     port = free_port()
-    aura = str(Path(sys.executable).with_name("aura"))
     started = time.perf_counter()
-    process = subprocess.Popen([aura, "serve", "--port", str(port)],
+    # `python -m aura_reflect` rather than the `aura` script: the same interpreter, also where the
+    # package was installed without console scripts (pip --target on a GPU box).
+    log = tempfile.TemporaryFile()  # the engine's output, shown if it fails to start
+    process = subprocess.Popen([sys.executable, "-m", "aura_reflect", "serve", "--port", str(port)],
                                env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -48,9 +50,12 @@ def running_engine(env: dict[str, str] | None = None, timeout: float = 120):
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("engine did not become healthy")
+                log.seek(0)
+                tail = log.read().decode(errors="replace")[-3000:]
+                raise SystemExit(f"engine did not become healthy within {timeout:.0f} s; its output:\n{tail}")
             time.sleep(0.05)
         yield Engine(process, url, health.json(), time.perf_counter() - started)
     finally:
         process.terminate()
         process.wait(60)
+        log.close()

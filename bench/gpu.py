@@ -11,7 +11,7 @@ Each row: warm-up runs, then the median of ``--repeats`` timed runs (CUDA events
 
 Sections
   sd15      SD 1.5, 512×512, 50 steps, CFG, batch 1: UNet it/s — eager SDPA, then cumulatively
-            channels_last, fused QKV, torch.compile (max-autotune: Triton autotuning + CUDA graphs);
+            channels_last, fused QKV, torch.compile (--compile-mode, max-autotune by default);
             full VAE decode vs the tiny preview VAE (AutoencoderTiny).
   sdxl      SDXL, 1024×1024, 30 steps, CFG: seconds per image (UNet loop + VAE decode).
   sdxl4     SDXL, 1024×1024, 4 steps, no CFG (the Lightning / LCM shape): seconds per image.
@@ -78,14 +78,16 @@ def build_unet(config: dict, device, dtype):
     from diffusers import UNet2DConditionModel
 
     torch.manual_seed(0)
-    return UNet2DConditionModel(**config).to(device, dtype).eval()
+    with torch.device(device):  # initialised where it runs: seconds, not a minute of CPU for SDXL
+        return UNet2DConditionModel(**config).to(dtype).eval()
 
 
 def build_vae(config: dict, device, dtype):
     from diffusers import AutoencoderKL
 
     torch.manual_seed(0)
-    return AutoencoderKL(**config).to(device, dtype).eval()
+    with torch.device(device):
+        return AutoencoderKL(**config).to(dtype).eval()
 
 
 def denoise_loop(unet, scheduler, latents, embeddings, steps: int, cfg: bool, added=None):
@@ -148,8 +150,15 @@ def section_sd15(args, device, dtype, timer) -> None:
     unet.fuse_qkv_projections()
     row("+ fused QKV projections")
     if args.compile:
-        unet = torch.compile(unet, mode="max-autotune" if device.type == "cuda" else "default", fullgraph=True)
-        row("+ torch.compile (max-autotune, CUDA graphs)" if device.type == "cuda" else "+ torch.compile")
+        mode = args.compile_mode if device.type == "cuda" else "default"
+        unet = torch.compile(unet, mode=mode, fullgraph=True)
+        started = time.perf_counter()
+        with torch.inference_mode():
+            denoise_loop(unet, scheduler, latents, embeddings, 1, True)  # compiles
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        compile_seconds = time.perf_counter() - started
+        row(f"+ torch.compile ({mode}; {compile_seconds:.0f} s to compile)")
 
     vae = build_vae(TINY_VAE if args.tiny else SD_VAE, device, dtype)
     torch.manual_seed(0)
@@ -203,6 +212,9 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="CPU, scaled-down configs (CI smoke run)")
     parser.add_argument("--sections", default="sd15,sdxl,sdxl4,batch")
     parser.add_argument("--no-compile", dest="compile", action="store_false")
+    parser.add_argument("--compile-mode", default="max-autotune",
+                        help="torch.compile mode on CUDA: max-autotune (Triton autotuning + CUDA graphs, minutes "
+                             "to compile), reduce-overhead (CUDA graphs only), default")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()

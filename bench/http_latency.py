@@ -48,7 +48,7 @@ def main() -> None:
     def med(key):
         return statistics.median(p[key] for p in parts)
 
-    direct = direct_pipeline_seconds(args, size)
+    direct, plain = direct_pipeline_seconds(args, size)
 
     walls.sort()
     print(f"model: {info['model']} on {info['device']} ({info['dtype']}), {os.cpu_count()} CPU cores")
@@ -59,10 +59,14 @@ def main() -> None:
           f"encode {med('encodeMs'):.1f}, total {med('totalMs'):.1f}")
     print(f"same work, pipeline.generate called directly: median {statistics.median(direct):.3f} s")
     print(f"  end-to-end HTTP / direct: {statistics.median(walls) / statistics.median(direct):.3f}×")
+    print(f"same pipeline object called plainly (no engine checks, PIL output): median {statistics.median(plain):.3f} s")
+    print(f"  engine's pipeline.generate / plain diffusers call: {statistics.median(direct) / statistics.median(plain):.3f}×")
 
 
-def direct_pipeline_seconds(args, size) -> list[float]:
-    """The same request without HTTP: loader, size resolution and pipeline exactly as the server."""
+def direct_pipeline_seconds(args, size) -> tuple[list[float], list[float]]:
+    """The same request without HTTP: loader, size resolution and pipeline exactly as the server;
+    then the loaded diffusers pipeline called plainly (what the engine adds: seeds per image, the
+    progress callback, the NaN/black check, the final resize)."""
     from aura_reflect.api.serving import guidance_for_temperature
     from aura_reflect.core.config import load_settings
     from aura_reflect.engine import pipeline
@@ -86,7 +90,13 @@ def direct_pipeline_seconds(args, size) -> list[float]:
         started = time.perf_counter()
         pipeline.generate(model, request)
         times.append(time.perf_counter() - started)
-    return times
+    plain = []
+    for i in range(args.requests):
+        started = time.perf_counter()
+        model.text2img(args.prompt, width=width, height=height, num_inference_steps=request.steps,
+                       guidance_scale=request.guidance_scale, num_images_per_prompt=args.images)
+        plain.append(time.perf_counter() - started)
+    return times, plain
 
 
 if __name__ == "__main__":

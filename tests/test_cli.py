@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from .helpers import free_port
 
@@ -65,9 +66,10 @@ def test_app_py_binds_port_from_environment_like_a_space(tiny_sd):
         process.wait(30)
 
 
-def test_bad_configuration_exits_with_the_variable_named():
+@pytest.mark.parametrize("command", [[AURA], [sys.executable, "-m", "aura_reflect"]], ids=["aura", "python-m"])
+def test_bad_configuration_exits_with_the_variable_named(command):
     result = subprocess.run(
-        [AURA, "serve"], env={**os.environ, "SD_PRECISION": "fp8"}, capture_output=True, text=True, timeout=60
+        [*command, "serve"], env={**os.environ, "SD_PRECISION": "fp8"}, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2
     assert "SD_PRECISION='fp8'" in result.stderr
