@@ -81,9 +81,13 @@ class StepControl:
     latents: torch.Tensor | None = None  # the latest step's latents: re-decoded if the VAE fails
     last_progress: float = field(default_factory=time.monotonic)  # the watchdog reads this
 
-    def callback(self, pipe, step: int, timestep, kwargs):
+    def advance(self, step: int) -> None:
+        """Record that step ``step`` (0-based) of the current pipeline call is done."""
         self.step = self.done_before + step + 1
         self.last_progress = time.monotonic()
+
+    def callback(self, pipe, step: int, timestep, kwargs):
+        self.advance(step)
         self.latents = kwargs.get("latents")
         if self.cancel.is_set():
             raise Cancelled("cancelled")
@@ -225,8 +229,7 @@ class BatchControl(StepControl):
     def callback(self, pipe, step: int, timestep, kwargs):
         self.latents = kwargs.get("latents")
         for control in self.controls:
-            control.step = step + 1
-            control.last_progress = time.monotonic()
+            control.advance(step)
         if all(control.cancel.is_set() for control in self.controls):
             raise Cancelled("cancelled")
         return kwargs

@@ -188,7 +188,7 @@ class EngineWorker:
             if self.on_batch is not None:
                 self.on_batch(sum(job.image_count for job in batch))
             try:
-                self._run_batch(batch)
+                self._run(batch)
             finally:
                 with self._cond:
                     self.running, self.batch = None, []
@@ -231,24 +231,31 @@ class EngineWorker:
             return self.settings.max_batch
         return 8 if self.model is not None and self.model.device.type == "cuda" else 1
 
-    def _run_batch(self, batch: list[Job]) -> None:
-        if len(batch) == 1:
-            self._run(batch[0])
-            return
+    def _run(self, batch: list[Job]) -> None:
+        """Run one job (generate, refine or load), or several compatible generations in one call."""
+        first = batch[0]
         started = time.perf_counter()
         for job in batch:
             job.started_at = started
             job.control.last_progress = time.monotonic()
         try:
-            self._ensure_model(batch[0].model_path, "config.modelPath")
+            self._ensure_model(first.model_path, "modelPath" if first.kind == "load" else "config.modelPath")
             assert self.model is not None
-            outputs = pipeline.generate_batch(self.model, [job.request for job in batch], [job.control for job in batch])
+            if first.kind == "load":
+                self._finish(first, result=self.model)
+                return
+            if first.kind == "refine":
+                outputs = [pipeline.refine(self.model, first.request, first.control)]
+            else:
+                outputs = pipeline.generate_batch(
+                    self.model, [job.request for job in batch], [job.control for job in batch]
+                )
         except EngineError as error:
             for job in batch:
                 self._finish(job, error=error)
             return
         except Exception:
-            log.exception("batch of %d jobs failed", len(batch))
+            log.exception("job(s) %s failed", ", ".join(job.id for job in batch))
             for job in batch:
                 self._finish(job, error=InternalError(f"internal error in job {job.id}; the engine log has the details"))
             return
@@ -259,27 +266,6 @@ class EngineWorker:
                 self._finish(job, error=Cancelled("cancelled"))
             else:
                 self._finish(job, result=output)
-
-    def _run(self, job: Job) -> None:
-        job.started_at = time.perf_counter()
-        job.control.last_progress = time.monotonic()
-        try:
-            self._ensure_model(job.model_path, "modelPath" if job.kind == "load" else "config.modelPath")
-            assert self.model is not None
-            if job.kind == "load":
-                self._finish(job, result=self.model)
-                return
-            run = pipeline.generate if job.kind == "generate" else pipeline.refine
-            output = run(self.model, job.request, job.control)
-        except EngineError as error:
-            self._finish(job, error=error)
-            return
-        except Exception:
-            log.exception("job %s failed", job.id)
-            self._finish(job, error=InternalError(f"internal error in job {job.id}; the engine log has the details"))
-            return
-        self._seconds_per_image = 0.7 * self._seconds_per_image + 0.3 * (output.seconds / job.image_count)
-        self._finish(job, result=output)
 
     def _ensure_model(self, model_path: str | None, field_name: str) -> None:
         """Switch models between batches: release the old one first, so only one is resident."""
