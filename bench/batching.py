@@ -18,11 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from engine_process import running_engine
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+from load import percentile
 
 
 def measure(url: str, bodies: list[dict], clients: int) -> tuple[float, float, float]:
@@ -41,7 +37,7 @@ def measure(url: str, bodies: list[dict], clients: int) -> tuple[float, float, f
     with ThreadPoolExecutor(clients) as pool:
         images = sum(pool.map(send, bodies))
     wall = time.perf_counter() - started
-    return images / wall, statistics.median(latencies), p95(latencies)
+    return images / wall, statistics.median(latencies), percentile(latencies, 0.95)
 
 
 def main() -> None:

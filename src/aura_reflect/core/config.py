@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 Precision = Literal["auto", "fp16", "bf16", "fp32"]
 DeviceName = Literal["auto", "cuda", "mps", "cpu"]
 CompileMode = Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"]
+LIGHTNING_STEPS = (1, 2, 4, 8)  # the step counts SDXL-Lightning checkpoints were distilled for
 
 # Scheduler names users may put in SD_SCHEDULER; "default" keeps the model's own scheduler.
 SCHEDULER_NAMES = (
@@ -108,7 +109,7 @@ class Settings(BaseSettings):
     @field_validator("lightning_steps")
     @classmethod
     def _lightning_step_count(cls, value: int | None) -> int | None:
-        if value is not None and value not in (1, 2, 4, 8):
+        if value is not None and value not in LIGHTNING_STEPS:
             raise ValueError(f"SDXL-Lightning checkpoints exist for 1, 2, 4 or 8 steps, got {value}")
         return value
 

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..core.config import Settings
+from ..core.config import LIGHTNING_STEPS, Settings
 from ..errors import ModelLoadError
 from .families import Family
 
 log = logging.getLogger(__name__)
 
-LIGHTNING_STEPS = (1, 2, 4, 8)
 LCM_DEFAULT_STEPS = 4
 LCM_DEFAULT_GUIDANCE = 1.0  # ≤ 1 switches classifier-free guidance off: one UNet pass per step
 
@@ -38,10 +36,6 @@ class FastPath:
     default_guidance: float
 
 
-def _is_local(reference: str) -> bool:
-    return reference.startswith(("/", "./", "../", "~")) or Path(reference).expanduser().exists()
-
-
 def _check_safetensors_file(path: Path, variable: str) -> None:
     if not path.is_file():
         raise ModelLoadError(f"{variable}={str(path)!r}: no such file")
@@ -54,9 +48,11 @@ def apply_lcm_lora(pipe, reference: str, family: Family, settings: Settings) -> 
     """Load an LCM-LoRA (hub id, folder or .safetensors file), fuse it and switch to ``LCMScheduler``."""
     from diffusers import LCMScheduler
 
+    from .loader import is_local_reference  # at call time: the loader imports this module
+
     variable = "SD_LCM_LORA_ID"
     kwargs: dict[str, Any] = {"use_safetensors": True}
-    if _is_local(reference):
+    if is_local_reference(reference):
         path = Path(reference).expanduser().resolve()
         if path.is_dir():
             if not any(path.glob("*.safetensors")):
@@ -107,8 +103,10 @@ def lightning_steps(file_name: str, settings: Settings) -> int:
 
 def resolve_lightning_file(reference: str) -> Path:
     """``repo:file.safetensors`` on the hub, or a local .safetensors file."""
+    from .loader import is_local_reference  # at call time: the loader imports this module
+
     variable = "SD_LIGHTNING_UNET"
-    if _is_local(reference):
+    if is_local_reference(reference):
         path = Path(reference).expanduser().resolve()
         _check_safetensors_file(path, variable)
         return path
@@ -177,9 +175,3 @@ def uncompile_pipeline(pipe) -> None:
         pipe.unet = pipe.unet._orig_mod
     if hasattr(pipe.vae.decoder, "_orig_mod"):
         pipe.vae.decoder = pipe.vae.decoder._orig_mod
-
-
-def timed(call) -> float:
-    started = time.perf_counter()
-    call()
-    return time.perf_counter() - started

@@ -68,4 +68,3 @@ def encode_image(image: Image.Image, output_format: str = "png") -> str:
     buffer = io.BytesIO()
     image.save(buffer, format=pil_format, **options)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
-

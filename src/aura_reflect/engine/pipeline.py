@@ -16,10 +16,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from PIL import Image
-
-import numpy as np
 
 from ..errors import EngineError, InvalidOutput, OutOfMemory
 from .loader import LoadedModel

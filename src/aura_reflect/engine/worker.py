@@ -61,8 +61,7 @@ class EngineWorker:
         self.state: State = "loading"
         self.error: str | None = None
         self.model: LoadedModel | None = None
-        self.running: Job | None = None  # the first job of the running batch
-        self.batch: list[Job] = []  # every job of the running batch
+        self.batch: list[Job] = []  # the jobs of the running pipeline call (empty when idle)
         self.jobs_by_id: dict[str, Job] = {}
         self.on_batch: Callable[[int], None] | None = None  # metrics: images per pipeline call
         # Seconds per image, smoothed; seeds the Retry-After estimate before the first job.
@@ -90,7 +89,13 @@ class EngineWorker:
     def begin_drain(self) -> None:
         """Refuse new work (503) while queued and running jobs finish; called on SIGTERM."""
         self.draining = True
-        log.info("draining: %d queued, %d running", len(self._jobs), int(self.running is not None))
+        log.info("draining: %d queued, %d running", len(self._jobs), len(self.batch))
+
+    @property
+    def running(self) -> Job | None:
+        """The first job of the running batch, None when idle."""
+        batch = self.batch
+        return batch[0] if batch else None
 
     def stuck_seconds(self) -> float:
         """Seconds the running job has gone without finishing a denoising step (0 when idle)."""
@@ -184,14 +189,14 @@ class EngineWorker:
                 if self._stopping:
                     return
                 batch = self._take_batch()
-                self.running, self.batch = batch[0], batch
+                self.batch = batch
             if self.on_batch is not None:
                 self.on_batch(sum(job.image_count for job in batch))
             try:
                 self._run(batch)
             finally:
                 with self._cond:
-                    self.running, self.batch = None, []
+                    self.batch = []
 
     def _take_batch(self) -> list[Job]:
         """The jobs to run next (called with the lock held).
