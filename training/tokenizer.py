@@ -2,25 +2,39 @@
 
 Classic BPE (Sennrich et al.) over the captions' words, with CLIP's ``</w>`` end-of-word marker and
 CLIP's byte-level alphabet in the vocabulary, so any word outside the moodboard vocabulary still
-tokenizes (into pieces the model learned little about) instead of failing.
+tokenizes (into pieces the model learned little about) instead of failing. Words are split exactly as
+the CLIP tokenizer splits them at run time (NFC, lower case, letters of any script, then UTF-8 bytes
+as CLIP's byte alphabet), so "cálido" and "otoño" are learned as the single tokens they are served as.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from pathlib import Path
+
+from tokenizers import Regex, normalizers, pre_tokenizers
 
 from aura_reflect.testing import bytes_to_unicode
 
 SPECIALS = ["<|startoftext|>", "<|endoftext|>"]
-WORD_PATTERN = re.compile(r"[a-z]+|[0-9]|[^\sa-z0-9]+")
+# CLIP's own normalizer and pre-tokenizer (as transformers' CLIPTokenizer builds them).
+NORMALIZER = normalizers.Sequence([normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()])
+PRE_TOKENIZER = pre_tokenizers.Sequence([
+    pre_tokenizers.Split(Regex(r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""),
+                         behavior="removed", invert=True),
+    pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+])
+
+
+def words_of(text: str) -> list[str]:
+    """The pre-tokens of ``text`` in CLIP's byte alphabet, as the served tokenizer splits them."""
+    return [word for word, _ in PRE_TOKENIZER.pre_tokenize_str(NORMALIZER.normalize_str(text))]
 
 
 def learn_merges(captions: list[str]) -> list[tuple[str, str]]:
     """Merge the most frequent adjacent pair until every word is one token."""
-    words = Counter(word for text in captions for word in WORD_PATTERN.findall(text.lower()))
+    words = Counter(word for text in set(captions) for word in words_of(text))
     # Each word as a tuple of symbols, the last one carrying </w>.
     segmented = {word: tuple(word[:-1]) + (word[-1] + "</w>",) for word in words}
     merges: list[tuple[str, str]] = []

@@ -15,10 +15,11 @@ import argparse
 import csv
 import json
 import math
+import os
 import random
 import shutil
-import string
 import time
+import zlib
 from dataclasses import asdict, dataclass
 from multiprocessing import Pool
 from pathlib import Path
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import world
+from . import vocabulary, world
 from .tokenizer import save_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,39 +39,43 @@ SHIPPED = ROOT / "src" / "aura_reflect" / "models" / "aura-tiny"
 @dataclass
 class Config:
     seed: int = 0
-    scenes: int = 24_000  # captioned scenes rendered once, each at one native shape
-    captions_per_scene: int = 3
-    vae_steps: int = 6_000
-    vae_batch: int = 16
+    scenes: int = 40_000  # captioned scenes rendered once, each at one native shape
+    captions_per_scene: int = 4
+    vae_steps: int = 5_000
+    vae_batch: int = 48
     vae_lr: float = 1e-3
-    unet_steps: int = 7_000
-    unet_batch: int = 64
-    unet_lr: float = 3e-4
+    unet_steps: int = 12_000
+    unet_batch: int = 256
+    unet_lr: float = 4e-4
     warmup: int = 300
     ema_decay: float = 0.999
     cfg_dropout: float = 0.1  # share of empty captions, for classifier-free guidance
-    distractor_p: float = 0.1  # share of captions with an unknown word inserted (learn to ignore it)
+    distractor_p: float = 0.3  # share of captions with 1-3 real but unknown words inserted (learn to ignore them)
+    word_dropout_p: float = 0.1  # share of captions with one word dropped (partial prompts still work)
     min_snr_gamma: float = 5.0
-    max_tokens: int = 32
+    max_tokens: int = 48
     threads: int = 2
+    checkpoint_every: int = 500  # steps between checkpoints, in both stages
 
 
-# Native shapes (width, height) per aspect ratio: short side 64, long side a multiple of 8 (diffusers
-# pipelines take nothing else), ratio within 3.2%; the engine's final resize to the requested size
-# restores the exact ratio. The VAE downsamples by 4, so latents are 16 × (16..38).
+# Native shapes (width, height) per aspect ratio: short side 128, long side a multiple of 8 (diffusers
+# pipelines take nothing else), ratio within 1.6%; the engine's final resize to the requested size
+# restores the exact ratio. The VAE downsamples by 8, so latents are 16 × (16..37).
 TRAIN_SIZES: dict[str, tuple[int, int]] = {
-    "1:1": (64, 64),
-    "16:9": (112, 64),
-    "9:16": (64, 112),
-    "4:3": (88, 64),
-    "3:4": (64, 88),
-    "3:2": (96, 64),
-    "2:3": (64, 96),
-    "5:4": (80, 64),
-    "4:5": (64, 80),
-    "21:9": (152, 64),
+    "1:1": (128, 128),
+    "16:9": (224, 128),
+    "9:16": (128, 224),
+    "4:3": (168, 128),
+    "3:4": (128, 168),
+    "3:2": (192, 128),
+    "2:3": (128, 192),
+    "5:4": (160, 128),
+    "4:5": (128, 160),
+    "21:9": (296, 128),
 }
+SHORT_SIDE = 128
 SQUARE_SHARE = 0.4  # of scenes rendered square; the rest spread over the other shapes
+WORDS = ROOT / "training" / "data" / "words.txt"  # Debian's wamerican, 3-10 lower-case letters
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -84,16 +89,18 @@ def _render_one(args):
     return shape_key, (pixels * 255 + 0.5).astype(np.uint8), captions
 
 
-def build_dataset(cfg: Config) -> dict[str, dict]:
-    """Render ``cfg.scenes`` scenes; returns {shape: {"images": uint8 NHWC, "captions": [[str]]}}."""
+def build_dataset(cfg: Config, workers: int) -> dict[str, dict]:
+    """Render ``cfg.scenes`` scenes; returns {shape: {"images": uint8 NHWC, "captions": [[str]]}}.
+
+    Each scene is seeded by its index, so the data is the same whatever the number of workers."""
     rng = random.Random(cfg.seed)
     others = [key for key in TRAIN_SIZES if key != "1:1"]
     jobs = [
         (i, cfg.seed, "1:1" if rng.random() < SQUARE_SHARE else rng.choice(others), cfg.captions_per_scene)
         for i in range(cfg.scenes)
     ]
-    with Pool(cfg.threads) as pool:
-        rendered = pool.map(_render_one, jobs, chunksize=256)
+    with Pool(workers) as pool:
+        rendered = pool.map(_render_one, jobs, chunksize=64)
     buckets: dict[str, dict] = {}
     for shape_key, pixels, captions in rendered:
         bucket = buckets.setdefault(shape_key, {"images": [], "captions": []})
@@ -108,11 +115,28 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 
 
-def with_distractor(text: str, rng: random.Random) -> str:
-    """Insert a made-up word: the model should learn that unknown words change nothing."""
-    word = "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 8)))
+def distractor_words(vocabulary_words: set[str]) -> tuple[list[str], list[str]]:
+    """Real English words the model never sees as content: (for training, held out for evaluation).
+
+    A fixed fifth of the list (by a stable hash) is never used in training, so the evaluation's
+    filler words are words the model has not seen at all."""
+    words = [w for w in WORDS.read_text(encoding="utf-8").split() if w not in vocabulary_words]
+    held_out = [w for w in words if zlib.crc32(w.encode()) % 5 == 0]
+    return [w for w in words if zlib.crc32(w.encode()) % 5 != 0], held_out
+
+
+def with_distractors(text: str, words: list[str], rng: random.Random) -> str:
+    """Insert 1-3 unknown words: the model should learn that such words change nothing."""
     parts = text.split()
-    parts.insert(rng.randint(0, len(parts)), word)
+    for _ in range(rng.choice([1, 1, 2, 3])):
+        parts.insert(rng.randint(0, len(parts)), rng.choice(words))
+    return " ".join(parts)
+
+
+def with_word_dropped(text: str, rng: random.Random) -> str:
+    parts = text.split()
+    if len(parts) > 2:
+        parts.pop(rng.randrange(len(parts)))
     return " ".join(parts)
 
 
@@ -120,18 +144,22 @@ def with_distractor(text: str, rng: random.Random) -> str:
 def make_vae():
     from diffusers import AutoencoderKL
 
+    # Four levels: Stable Diffusion's factor of 8, so 128 px pictures keep a 16 × 16 latent grid.
     return AutoencoderKL(
         in_channels=3,
         out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * 3,
-        up_block_types=("UpDecoderBlock2D",) * 3,
-        block_out_channels=(16, 32, 64),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(16, 32, 64, 64),
         layers_per_block=1,
         latent_channels=4,
         norm_num_groups=16,
-        sample_size=64,
+        sample_size=SHORT_SIDE,
         mid_block_add_attention=False,
     )
+
+
+TEXT_WIDTH = 192
 
 
 def make_text_encoder(vocab_size: int, cfg: Config):
@@ -140,9 +168,9 @@ def make_text_encoder(vocab_size: int, cfg: Config):
     return CLIPTextModel(
         CLIPTextConfig(
             vocab_size=vocab_size,
-            hidden_size=128,
-            intermediate_size=512,
-            num_hidden_layers=3,
+            hidden_size=TEXT_WIDTH,
+            intermediate_size=4 * TEXT_WIDTH,
+            num_hidden_layers=4,
             num_attention_heads=4,
             max_position_embeddings=cfg.max_tokens,
             bos_token_id=vocab_size - 2,
@@ -163,7 +191,7 @@ def make_unet():
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
         up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
         layers_per_block=1,
-        cross_attention_dim=128,
+        cross_attention_dim=TEXT_WIDTH,
         attention_head_dim=4,
         norm_num_groups=16,
     )
@@ -183,6 +211,68 @@ def make_noise_scheduler():
     )
 
 
+# --- checkpoints: one safetensors file, written atomically, that a run resumes from -----------------
+class Checkpoints:
+    """``ckpt.safetensors`` in ``folder``: named tensors plus a JSON "state" in the file's metadata.
+
+    Everything a stage needs to go on as if never stopped is in it: weights, EMA weights, the
+    optimizer's moments, every random generator's state, the loss log and the elapsed time."""
+
+    def __init__(self, folder: Path | None, cfg: Config):
+        self.folder, self.cfg = folder, cfg
+        self.path = folder / "ckpt.safetensors" if folder else None
+
+    def load(self) -> tuple[dict[str, torch.Tensor], dict] | None:
+        from safetensors import safe_open
+
+        if self.path is None or not self.path.is_file():
+            return None
+        with safe_open(self.path, framework="pt") as handle:
+            state = json.loads(handle.metadata()["state"])
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+        if state["config"] != asdict(self.cfg):
+            raise SystemExit(f"checkpoint {self.path} was made with another config; remove it or pass the same one")
+        return tensors, state
+
+    def save(self, tensors: dict[str, torch.Tensor], state: dict) -> None:
+        from safetensors.torch import save_file
+
+        if self.path is None:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        cpu = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+        save_file(cpu, tmp, metadata={"state": json.dumps({**state, "config": asdict(self.cfg)})})
+        os.replace(tmp, self.path)
+
+
+def module_tensors(prefix: str, module_or_state) -> dict[str, torch.Tensor]:
+    state = module_or_state.state_dict() if hasattr(module_or_state, "state_dict") else module_or_state
+    return {f"{prefix}.{k}": v for k, v in state.items()}
+
+
+def take(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+
+
+def optimizer_tensors(opt) -> tuple[dict[str, torch.Tensor], list]:
+    state = opt.state_dict()
+    tensors = {f"opt.{i}.{name}": value for i, entry in state["state"].items() for name, value in entry.items()}
+    return tensors, state["param_groups"]
+
+
+def load_optimizer(opt, tensors: dict[str, torch.Tensor], groups: list, device) -> None:
+    entries: dict[int, dict] = {}
+    for key, value in take("opt", tensors).items():
+        index, name = key.split(".", 1)
+        entries.setdefault(int(index), {})[name] = value if name == "step" else value.to(device)
+    opt.load_state_dict({"state": entries, "param_groups": groups})
+
+
+def generator_state(gen: torch.Generator) -> torch.Tensor:
+    return gen.get_state()
+
+
 # --- training loops --------------------------------------------------------------------------
 def lr_at(step: int, total: int, base: float, warmup: int) -> float:
     if step < warmup:
@@ -191,28 +281,44 @@ def lr_at(step: int, total: int, base: float, warmup: int) -> float:
     return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def train_vae(vae, data: dict[str, dict], cfg: Config, log) -> float:
+def make_optimizer(params, lr: float, weight_decay: float, device: torch.device):
+    # The fused kernel on CUDA: one launch instead of several per parameter (same update rule).
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=device.type == "cuda")
+
+
+def train_vae(vae, data: dict[str, dict], cfg: Config, run: "Run") -> float:
+    device = run.device
     gen = torch.Generator().manual_seed(cfg.seed + 1)
-    # Every shape has a short side of 64: train on random 64×64 crops of all of them.
+    # Every shape has a short side of 128: train on random 128 × 128 crops of all of them.
     pools = [bucket["images"] for bucket in data.values()]
-    opt = torch.optim.AdamW(vae.parameters(), lr=cfg.vae_lr, weight_decay=0.0)
+    opt = make_optimizer(vae.parameters(), cfg.vae_lr, 0.0, device)
+    start, recent = 0, []
+    resumed = run.resume_stage("vae")
+    if resumed:
+        tensors, state = resumed
+        vae.load_state_dict(take("vae", tensors))
+        load_optimizer(opt, tensors, state["param_groups"], device)
+        gen.set_state(tensors["gen"])
+        start, recent = state["step"], state["recent"]
     vae.train()
-    recent = []
-    for step in range(cfg.vae_steps):
+    side = SHORT_SIDE
+    for step in range(start, cfg.vae_steps):
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg.vae_steps, cfg.vae_lr, min(cfg.warmup, cfg.vae_steps // 10 + 1))
         crops = []
         for _ in range(cfg.vae_batch):
             pool = pools[int(torch.randint(0, len(pools), (1,), generator=gen))]
             image = pool[int(torch.randint(0, len(pool), (1,), generator=gen))]
-            top = int(torch.randint(0, image.shape[0] - 63, (1,), generator=gen))
-            left = int(torch.randint(0, image.shape[1] - 63, (1,), generator=gen))
-            crops.append(image[top : top + 64, left : left + 64])
+            top = int(torch.randint(0, image.shape[0] - side + 1, (1,), generator=gen))
+            left = int(torch.randint(0, image.shape[1] - side + 1, (1,), generator=gen))
+            crops.append(image[top : top + side, left : left + side])
         x = to_tensor(np.stack(crops))
         if torch.rand((), generator=gen) < 0.5:
             x = x.flip(-1)
+        eps = torch.randn((len(x), 4, side // 8, side // 8), generator=gen)
+        x = x.to(device)
         posterior = vae.encode(x).latent_dist
-        z = posterior.sample(generator=gen)
+        z = posterior.mean + posterior.std * eps.to(device)
         recon = vae.decode(z).sample
         rec_loss = F.mse_loss(recon, x) + 0.5 * F.l1_loss(recon, x)
         kl = posterior.kl().mean() / (x.shape[1] * x.shape[2] * x.shape[3])
@@ -221,69 +327,90 @@ def train_vae(vae, data: dict[str, dict], cfg: Config, log) -> float:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
         opt.step()
-        recent.append(rec_loss.item())
+        recent = (recent + [rec_loss.item()])[-100:]
         if step % 100 == 0 or step == cfg.vae_steps - 1:
-            log("vae", step, float(np.mean(recent[-100:])))
+            run.log("vae", step, float(np.mean(recent)))
+        if (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.vae_steps:
+            tensors, groups = optimizer_tensors(opt)
+            run.save("vae", step + 1, {**module_tensors("vae", vae), **tensors, "gen": gen.get_state()},
+                     {"param_groups": groups, "recent": recent})
     vae.eval()
-    return float(np.mean(recent[-100:]))
+    return float(np.mean(recent))
 
 
 @torch.no_grad()
-def encode_latents(vae, data: dict[str, dict]) -> dict[str, torch.Tensor]:
+def encode_latents(vae, data: dict[str, dict], device) -> dict[str, torch.Tensor]:
     latents = {}
     for key, bucket in data.items():
         chunks = []
         for start in range(0, len(bucket["images"]), 256):
-            x = to_tensor(bucket["images"][start : start + 256])
+            x = to_tensor(bucket["images"][start : start + 256]).to(device)
             chunks.append(vae.encode(x).latent_dist.mean)
         latents[key] = torch.cat(chunks)
     return latents
 
 
-def train_unet(unet, text_encoder, tokenizer, latents, data, cfg: Config, log) -> float:
+def train_unet(unet, text_encoder, tokenizer, latents, data, cfg: Config, run: "Run", distractors: list[str]) -> float:
+    device = run.device
     noise_scheduler = make_noise_scheduler()
     alphas = noise_scheduler.alphas_cumprod
-    snr = alphas / (1 - alphas)
+    snr = (alphas / (1 - alphas)).to(device)
     gen = torch.Generator().manual_seed(cfg.seed + 2)
     rng = random.Random(cfg.seed + 3)
+    np_rng = np.random.default_rng(cfg.seed + 4)
     keys = sorted(latents)
     weights = np.array([len(latents[k]) for k in keys], dtype=np.float64)
     weights /= weights.sum()
     params = list(unet.parameters()) + list(text_encoder.parameters())
-    opt = torch.optim.AdamW(params, lr=cfg.unet_lr, weight_decay=0.01)
-    ema_unet = _ema_copy(unet)
-    ema_text = _ema_copy(text_encoder)
+    opt = make_optimizer(params, cfg.unet_lr, 0.01, device)
+    ema_unet, ema_text = _ema_copy(unet), _ema_copy(text_encoder)
+    start, recent = 0, []
+    resumed = run.resume_stage("unet")
+    if resumed:
+        tensors, state = resumed
+        unet.load_state_dict(take("unet", tensors))
+        text_encoder.load_state_dict(take("text", tensors))
+        for ema, prefix in ((ema_unet, "ema_unet"), (ema_text, "ema_text")):
+            for k, v in take(prefix, tensors).items():
+                ema[k].copy_(v)
+        load_optimizer(opt, tensors, state["param_groups"], device)
+        gen.set_state(tensors["gen"])
+        rng.setstate(_tuple_state(state["rng"]))
+        np_rng.bit_generator.state = state["np_rng"]
+        start, recent = state["step"], state["recent"]
     unet.train()
     text_encoder.train()
-    np_rng = np.random.default_rng(cfg.seed + 4)
-    recent = []
-    for step in range(cfg.unet_steps):
+    for step in range(start, cfg.unet_steps):
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg.unet_steps, cfg.unet_lr, cfg.warmup)
         key = keys[np_rng.choice(len(keys), p=weights)]
         pool = latents[key]
         idx = torch.randint(0, len(pool), (cfg.unet_batch,), generator=gen)
-        z0 = pool[idx]
+        z0 = pool[idx.to(pool.device)]
         captions = []
         for i in idx.tolist():
             text = rng.choice(data[key]["captions"][i])
             roll = rng.random()
             if roll < cfg.cfg_dropout:
                 text = ""
-            elif roll < cfg.cfg_dropout + cfg.distractor_p:
-                text = with_distractor(text, rng)
+            else:
+                if rng.random() < cfg.word_dropout_p:
+                    text = with_word_dropped(text, rng)
+                if rng.random() < cfg.distractor_p:
+                    text = with_distractors(text, distractors, rng)
             captions.append(text)
         ids = tokenizer(
             captions, padding="max_length", max_length=cfg.max_tokens, truncation=True, return_tensors="pt"
-        ).input_ids
-        noise = torch.randn(z0.shape, generator=gen)
-        t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (len(z0),), generator=gen)
+        ).input_ids.to(device)
+        noise = torch.randn(z0.shape, generator=gen).to(device)
+        t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (len(z0),), generator=gen).to(device)
         zt = noise_scheduler.add_noise(z0, noise, t)
         states = text_encoder(ids)[0]
         pred = unet(zt, t, states).sample
         # min-SNR-γ weighting (Hang et al. 2023): faster convergence for epsilon prediction.
         weight = torch.clamp(snr[t], max=cfg.min_snr_gamma) / snr[t]
-        loss = (weight * (pred - noise).pow(2).mean(dim=(1, 2, 3))).mean()
+        mse = (pred - noise).pow(2).mean(dim=(1, 2, 3))
+        loss = (weight * mse).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -291,14 +418,26 @@ def train_unet(unet, text_encoder, tokenizer, latents, data, cfg: Config, log) -
         decay = min(cfg.ema_decay, (1 + step) / (10 + step))
         _ema_update(ema_unet, unet, decay)
         _ema_update(ema_text, text_encoder, decay)
-        recent.append(F.mse_loss(pred.detach(), noise).item())
+        recent = (recent + [mse.mean().item()])[-100:]
         if step % 100 == 0 or step == cfg.unet_steps - 1:
-            log("unet", step, float(np.mean(recent[-100:])))
+            run.log("unet", step, float(np.mean(recent)))
+        if (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.unet_steps:
+            tensors, groups = optimizer_tensors(opt)
+            run.save("unet", step + 1, {
+                **module_tensors("unet", unet), **module_tensors("text", text_encoder),
+                **module_tensors("ema_unet", ema_unet), **module_tensors("ema_text", ema_text),
+                **tensors, "gen": gen.get_state(),
+            }, {"param_groups": groups, "recent": recent, "rng": rng.getstate(), "np_rng": np_rng.bit_generator.state})
     unet.load_state_dict(ema_unet)
     text_encoder.load_state_dict(ema_text)
     unet.eval()
     text_encoder.eval()
-    return float(np.mean(recent[-100:]))
+    return float(np.mean(recent))
+
+
+def _tuple_state(state):
+    """random.Random's state back from JSON lists."""
+    return tuple(_tuple_state(x) for x in state) if isinstance(state, list) else state
 
 
 def _ema_copy(module) -> dict[str, torch.Tensor]:
@@ -307,46 +446,96 @@ def _ema_copy(module) -> dict[str, torch.Tensor]:
 
 @torch.no_grad()
 def _ema_update(ema: dict[str, torch.Tensor], module, decay: float) -> None:
-    for k, v in module.state_dict().items():
-        if v.dtype.is_floating_point:
-            ema[k].mul_(decay).add_(v.detach(), alpha=1 - decay)
-        else:
+    current = module.state_dict()
+    floats = [k for k, v in current.items() if v.dtype.is_floating_point]
+    torch._foreach_lerp_([ema[k] for k in floats], [current[k].detach() for k in floats], 1 - decay)
+    for k, v in current.items():
+        if not v.dtype.is_floating_point:
             ema[k].copy_(v)
 
 
+# --- a run: logging, time and checkpoints across interruptions ------------------------------------
+class Run:
+    def __init__(self, cfg: Config, device: torch.device, checkpoints: Checkpoints):
+        self.cfg, self.device, self.checkpoints = cfg, device, checkpoints
+        self.rows: list[tuple[str, int, float, float]] = []
+        self.elapsed_before, self.started = 0.0, time.perf_counter()
+        self.resumes = 0
+        self.saved = self.checkpoints.load()
+        self.stage_done: dict[str, dict[str, torch.Tensor]] = {}
+        if self.saved:
+            tensors, state = self.saved
+            self.rows = [tuple(row) for row in state["rows"]]
+            self.elapsed_before = state["elapsed"]
+            self.resumes = state.get("resumes", 0) + 1
+            print(f"resuming from {checkpoints.path}: stage {state['stage']} step {state['step']}", flush=True)
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.perf_counter() - self.started
+
+    def log(self, stage: str, step: int, loss: float) -> None:
+        self.rows.append((stage, step, loss, self.elapsed()))
+        print(f"[{self.elapsed():7.1f}s] {stage} step {step:5d} loss {loss:.5f}", flush=True)
+
+    def resume_stage(self, stage: str):
+        """The checkpoint's tensors and state if it was taken inside ``stage``."""
+        if self.saved and self.saved[1]["stage"] == stage:
+            return self.saved
+        return None
+
+    def finished_vae(self) -> dict[str, torch.Tensor] | None:
+        """The trained VAE (and latent scale) when the checkpoint is already past the VAE stage."""
+        if self.saved and self.saved[1]["stage"] == "unet":
+            return self.saved[0]
+        return None
+
+    def save(self, stage: str, step: int, tensors: dict[str, torch.Tensor], state: dict) -> None:
+        state = {**state, "stage": stage, "step": step, "rows": self.rows, "elapsed": self.elapsed(),
+                 "resumes": self.resumes}
+        self.checkpoints.save({**tensors, **self.stage_done.get("carry", {})}, state)
+
+
 # --- main ------------------------------------------------------------------------------------
-def train(cfg: Config, out: Path, log_path: Path | None = None) -> dict:
+def train(cfg: Config, out: Path, log_path: Path | None = None, device: str = "cpu",
+          checkpoint_dir: Path | None = None, workers: int | None = None) -> dict:
     from diffusers import DPMSolverMultistepScheduler, StableDiffusionPipeline
     from transformers import CLIPTokenizer
 
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
-    started = time.perf_counter()
-    rows: list[tuple[str, int, float, float]] = []
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    run = Run(cfg, dev, Checkpoints(checkpoint_dir, cfg))
 
-    def log(stage: str, step: int, loss: float) -> None:
-        elapsed = time.perf_counter() - started
-        rows.append((stage, step, loss, elapsed))
-        print(f"[{elapsed:7.1f}s] {stage} step {step:5d} loss {loss:.5f}", flush=True)
-
-    data = build_dataset(cfg)
-    print(f"[{time.perf_counter() - started:7.1f}s] rendered {cfg.scenes} scenes", flush=True)
+    data = build_dataset(cfg, workers or cfg.threads)
+    print(f"[{run.elapsed():7.1f}s] rendered {cfg.scenes} scenes", flush=True)
     work = out.with_name(out.name + ".tmp")
     shutil.rmtree(work, ignore_errors=True)
     all_captions = [c for bucket in data.values() for caps in bucket["captions"] for c in caps]
     vocab_size = save_tokenizer(work / "tokenizer", all_captions, cfg.max_tokens)
     tokenizer = CLIPTokenizer.from_pretrained(work / "tokenizer")
+    distractors, _ = distractor_words(vocabulary.content_words("en") | vocabulary.content_words("es"))
 
-    vae = make_vae()
-    vae_loss = train_vae(vae, data, cfg, log)
-    latents = encode_latents(vae, data)
+    vae = make_vae().to(dev)
+    done = run.finished_vae()
+    if done is None:
+        vae_loss = train_vae(vae, data, cfg, run)
+    else:
+        vae.load_state_dict(take("vae", done))
+        vae.eval()
+        vae_loss = float(done["vae_loss"])
+    latents = encode_latents(vae, data, dev)
     scale = 1.0 / float(torch.cat([z.flatten() for z in latents.values()]).std())
     vae.register_to_config(scaling_factor=scale)
     latents = {k: z * scale for k, z in latents.items()}
+    # Later checkpoints carry the finished VAE, so a resume skips its stage.
+    run.stage_done["carry"] = {**module_tensors("vae", vae), "vae_loss": torch.tensor(vae_loss)}
 
-    text_encoder = make_text_encoder(vocab_size, cfg)
-    unet = make_unet()
-    unet_loss = train_unet(unet, text_encoder, tokenizer, latents, data, cfg, log)
+    text_encoder = make_text_encoder(vocab_size, cfg).to(dev)
+    unet = make_unet().to(dev)
+    unet_loss = train_unet(unet, text_encoder, tokenizer, latents, data, cfg, run, distractors)
 
     scheduler = DPMSolverMultistepScheduler.from_config(make_noise_scheduler().config)
     pipe = StableDiffusionPipeline(
@@ -359,19 +548,23 @@ def train(cfg: Config, out: Path, log_path: Path | None = None) -> dict:
         feature_extractor=None,
         requires_safety_checker=False,
     )
-    pipe.to(torch.float16)  # halves the shipped size; the engine loads it back in fp32 on CPU
+    pipe.to("cpu", torch.float16)  # halves the shipped size; the engine loads it back in fp32 on CPU
     shutil.rmtree(out, ignore_errors=True)
     pipe.save_pretrained(out, safe_serialization=True)
     shutil.rmtree(work, ignore_errors=True)
-    wall = time.perf_counter() - started
+    wall = run.elapsed()
     summary = {
         "name": "aura-tiny",
+        "version": 2,
         "native_sizes": {k: list(v) for k, v in TRAIN_SIZES.items()},
-        "default_steps": 20,
-        "default_guidance": 5.0,
+        "default_steps": DEFAULT_STEPS,
+        "default_guidance": DEFAULT_GUIDANCE,
         "training": {
             "config": asdict(cfg),
+            "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({cfg.threads} threads)",
+            "torch": torch.__version__,
             "wall_seconds": round(wall, 1),
+            "resumed": run.resumes,
             "final_vae_loss": round(vae_loss, 5),
             "final_unet_loss": round(unet_loss, 5),
             "vocab_size": vocab_size,
@@ -384,22 +577,31 @@ def train(cfg: Config, out: Path, log_path: Path | None = None) -> dict:
         with log_path.open("w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["stage", "step", "loss", "seconds"])
-            writer.writerows((s, i, f"{l:.6f}", f"{t:.1f}") for s, i, l, t in rows)
+            writer.writerows((s, i, f"{l:.6f}", f"{t:.1f}") for s, i, l, t in run.rows)
+    if checkpoint_dir is not None and run.checkpoints.path.is_file():
+        run.checkpoints.path.unlink()  # the run is complete: nothing to resume
     print(f"done in {wall:.0f}s → {out}", flush=True)
     return summary
+
+
+DEFAULT_STEPS = 15
+DEFAULT_GUIDANCE = 5.0
+SMOKE = dict(scenes=48, vae_steps=6, vae_batch=4, unet_steps=8, unet_batch=4, warmup=1, checkpoint_every=2)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=SHIPPED)
     parser.add_argument("--log", type=Path, default=ROOT / "training" / "runs" / "aura-tiny-loss.csv")
+    parser.add_argument("--checkpoints", type=Path, default=ROOT / "training" / "runs" / "checkpoint",
+                        help="where the run checkpoints itself and resumes from (deleted when it completes)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (same seed and config either way)")
+    parser.add_argument("--workers", type=int, default=None, help="processes rendering the data (default: threads)")
     parser.add_argument("--smoke", action="store_true", help="a few steps on a few scenes (tests)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    cfg = Config(seed=args.seed)
-    if args.smoke:
-        cfg = Config(seed=args.seed, scenes=48, vae_steps=3, vae_batch=4, unet_steps=3, unet_batch=4, warmup=1)
-    train(cfg, args.out, None if args.smoke else args.log)
+    cfg = Config(seed=args.seed, **(SMOKE if args.smoke else {}))
+    train(cfg, args.out, None if args.smoke else args.log, args.device, args.checkpoints, args.workers)
 
 
 if __name__ == "__main__":
