@@ -1,54 +1,193 @@
-"""The training recipe runs end to end (a handful of steps) and its output loads through the engine."""
+"""The training recipe: the world, its vocabulary, the tokenizer, a resumable run, held-out evaluations."""
 
 from __future__ import annotations
 
+import json
 import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import pytest
+from safetensors import safe_open
+from safetensors.torch import load_file
+
+from training import vocabulary as V
 from training import world
 from training.eval import eval_prompts
-from training.train import Config, train
+from training.eval_moods import ENGLISH, SPANISH, filler_prompts, mood_prompts
+from training.tokenizer import save_tokenizer
+from training.train import SMOKE, Config, train
 
 from .helpers import EngineServer, decode_png, settings_from_env
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_smoke_training_produces_a_model_the_engine_serves(tmp_path):
     out = tmp_path / "models" / "smoke"
-    cfg = Config(scenes=40, vae_steps=2, vae_batch=4, unet_steps=2, unet_batch=4, warmup=1)
-    summary = train(cfg, out)
+    summary = train(Config(**SMOKE), out)
     assert (out / "model_index.json").is_file() and (out / "aura.json").is_file()
     assert summary["training"]["final_unet_loss"] > 0
+    assert summary["native_sizes"]["1:1"] == [128, 128]
     settings = settings_from_env(SD_MODEL_ID=str(out), SD_STEPS="2")
     with EngineServer(settings) as server:
         assert server.client.get("/health").json()["model"] == "aura-tiny"
-        response = server.client.post("/generate", json={"prompt": "pink flower field", "aspectRatio": "21:9",
+        response = server.client.post("/generate", json={"prompt": "atardecer cálido en la playa", "aspectRatio": "21:9",
                                                          "temperature": 1, "numImages": 1})
         assert response.status_code == 200, response.text
         assert decode_png(response.json()["images"][0]).size == (632, 272)
 
 
-def test_world_renders_every_kind_deterministically():
+def _checkpoint_stage(path: Path) -> tuple[str, int] | None:
+    try:
+        with safe_open(path, framework="pt") as handle:
+            state = json.loads(handle.metadata()["state"])
+        return state["stage"], state["step"]
+    except Exception:  # not written yet, or being replaced
+        return None
+
+
+def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path):
+    """Kill a smoke run inside the UNet stage, run the same command again: it resumes from its
+    checkpoint and ends with exactly the weights of a run that was never stopped."""
+    command = [sys.executable, "-m", "training.train", "--smoke", "--checkpoints", str(tmp_path / "ckpt")]
+    whole = subprocess.run(command[:-2] + ["--checkpoints", str(tmp_path / "ckpt-whole"), "--out", str(tmp_path / "whole")],
+                           cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert whole.returncode == 0, whole.stdout[-2000:] + whole.stderr[-2000:]
+
+    out = tmp_path / "resumed"
+    process = subprocess.Popen(command + ["--out", str(out)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    try:
+        while (stage := _checkpoint_stage(tmp_path / "ckpt" / "ckpt.safetensors")) is None or stage[0] != "unet":
+            assert process.poll() is None, "the run ended before it could be interrupted"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert not (out / "model_index.json").exists()
+
+    resumed = subprocess.run(command + ["--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    assert f"resuming from {tmp_path / 'ckpt' / 'ckpt.safetensors'}: stage unet" in resumed.stdout
+    assert json.loads((out / "aura.json").read_text())["training"]["resumed"] == 1
+    assert not (tmp_path / "ckpt" / "ckpt.safetensors").exists()  # a finished run leaves nothing to resume
+    for part in ("unet/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors",
+                 "vae/diffusion_pytorch_model.safetensors"):
+        a, b = load_file(tmp_path / "whole" / part), load_file(out / part)
+        assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a), part
+
+
+def test_a_checkpoint_of_another_config_is_refused(tmp_path):
+    from training.train import Checkpoints
+
+    Checkpoints(tmp_path, Config(**SMOKE)).save({"x": __import__("torch").zeros(1)}, {"stage": "vae", "step": 2})
+    with pytest.raises(SystemExit, match="another config"):
+        Checkpoints(tmp_path, Config(**{**SMOKE, "seed": 1})).load()
+
+
+def test_the_vocabulary_is_large_and_bilingual():
+    assert len(V.content_words("en")) >= 300
+    assert len(V.COLOURS) >= 39  # the basic nine and 30 more
+    for table in (V.COLOURS, V.MODIFIERS, V.GRADES, V.TIMES, V.SEASONS, V.WEATHER, V.PLACES, V.STYLES):
+        for key, entry in table.items():
+            assert entry.en and entry.es, key
+    for word in ("atardecer", "mar", "playa", "bosque", "niebla", "otoño", "acogedor", "melancólico"):
+        assert word in V.content_words("es"), word
+    table = V.markdown_table()
+    assert "| colour | terracotta |" in table and "| mood & style | cozy |" in table
+
+
+def test_world_renders_every_layout_deterministically():
     rng = random.Random(5)
-    seen = set()
-    for _ in range(400):
+    kinds, classic = set(), set()
+    for _ in range(1500):
         scene, text = world.sample(rng)
-        seen.add(scene.kind)
+        kinds.add(scene.kind)
         assert text and text == text.strip()
-        for colour in scene.named:
-            assert colour in text
-    assert seen == set(world.KINDS)
-    scene = world.sample_scene(random.Random(1))
-    a, b = world.render(scene, 84, 64, seed=3), world.render(scene, 84, 64, seed=3)
-    assert a.shape == (64, 84, 3) and (a == b).all() and 0 <= a.min() and a.max() <= 1
+        if scene.classic:
+            classic.add(scene.kind)
+        for colour in scene.named:  # every named colour is said, in English or Spanish
+            said = V.COLOURS[colour].en + V.COLOURS[colour].es
+            plain = world._strip_accents(text)
+            assert any(w in text or world._strip_accents(w) in plain for w in said), (colour, text)
+    assert kinds == set(world.LAYOUTS)
+    assert classic == set(world.KINDS)
+    for kind in world.LAYOUTS:
+        scene = world.Scene(kind, world.Paint("teal", "pale"), world.Paint("coral"), named=("teal",),
+                            time="dusk", season="winter", weather="fog", grades=("warm",), style="cozy")
+        a, b = world.render(scene, 168, 128, seed=3), world.render(scene, 168, 128, seed=3)
+        assert a.shape == (128, 168, 3) and (a == b).all() and 0 <= a.min() and a.max() <= 1, kind
 
 
-def test_evaluation_prompts_are_held_out():
+def test_grade_words_move_the_picture_the_way_they_say():
+    from training.eval_moods import statistics
+
+    base = world.Scene("field", world.Paint("green"), named=("green",))
+    stats = {g: statistics(world.render(world.replace(base, grades=(g,)), 128, 128, seed=1)) for g in ("dark", "light", "muted", "vivid", "warm", "cool")}
+    plain = statistics(world.render(base, 128, 128, seed=1))
+    assert stats["dark"]["luma"] < plain["luma"] < stats["light"]["luma"]
+    assert stats["muted"]["saturation"] < plain["saturation"] < stats["vivid"]["saturation"]
+    assert stats["cool"]["warmth"] < plain["warmth"] < stats["warm"]["warmth"]
+
+
+def test_tokenizer_knows_spanish_and_splits_unknown_words(tmp_path):
+    from transformers import CLIPTokenizer
+
+    rng = random.Random(0)
+    captions = [world.sample(rng)[1] for _ in range(4000)]
+    save_tokenizer(tmp_path, captions, 48)
+    tokenizer = CLIPTokenizer.from_pretrained(tmp_path)
+    words = {w for c in captions for w in c.lower().replace(",", " ").split()}
+    for word in ("otoño", "cálido", "melancólico", "niebla", "playa"):
+        assert word in words, word
+        assert len(tokenizer.tokenize(word)) == 1, tokenizer.tokenize(word)
+    # Capitals and decomposed accents are normalised (NFC, lower case) to the same token.
+    import unicodedata
+
+    assert tokenizer.tokenize(unicodedata.normalize("NFD", "Otoño")) == tokenizer.tokenize("otoño")
+    # A word outside the vocabulary is split into learned pieces, never an unknown token.
+    ids = tokenizer("quokka vibes", add_special_tokens=False).input_ids
+    assert len(ids) > 2 and tokenizer.unk_token_id not in ids
+    assert tokenizer.decode(ids).replace(" ", "") == "quokkavibes"
+
+
+@pytest.fixture(scope="module")
+def training_captions():
+    rng = random.Random(0)
+    return {world.sample(rng)[1] for _ in range(60_000)}
+
+
+def test_evaluation_prompts_are_held_out(training_captions):
     prompts = eval_prompts()
     assert len(prompts) >= 60
-    texts = {p.text for p in prompts}
-    rng = random.Random(0)
-    training_captions = {world.sample(rng)[1] for _ in range(50_000)}
-    assert not texts & training_captions
-    # Their glue words never occur in any training caption.
+    assert not {p.text for p in prompts} & training_captions
+    # The first evaluation's glue words never occur in any training caption.
     training_words = {word for caption in training_captions for word in caption.split()}
     for glue in ("mostly", "image", "colored", "showing", "tones", "against", "behind", "canvas"):
         assert glue not in training_words
+
+
+def test_mood_evaluation_is_held_out_and_balanced(training_captions):
+    prompts = mood_prompts()
+    assert len(prompts) >= 100
+    langs = [p.lang for p in prompts]
+    assert langs.count("en") * 2 == len(prompts) and langs.count("es") * 4 == len(prompts) == langs.count("filler") * 4
+    texts = {p.text for p in prompts}
+    assert len(texts) == len(prompts) and not texts & training_captions
+    # No prompt is a caption of the world even ignoring punctuation and accents.
+    normal = {world._strip_accents(c).replace(",", "") for c in training_captions}
+    assert not {world._strip_accents(t).replace(",", "") for t in texts} & normal
+    # Filler words are words the training never inserts nor captions.
+    from training.train import distractor_words
+
+    train_words, held_out = distractor_words(V.content_words("en") | V.content_words("es"))
+    assert not set(train_words) & set(held_out)
+    for prompt in filler_prompts():
+        added = set(prompt.text.split()) - set(prompt.source.split())
+        assert added and added <= set(held_out), prompt
+    assert all(p.hues or p.light or p.saturation or p.temperature or p.scene for p in ENGLISH + SPANISH)

@@ -144,19 +144,21 @@ def _judge_input(images: list[np.ndarray]) -> torch.Tensor:
     return batch * 2 - 1
 
 
-def train_judge(steps: int = 1500, seed: int = 1234) -> Judge:
-    """Train on fresh renders of the procedural world, labelled with their scene kind."""
+def train_judge(steps: int = 1500, seed: int = 1234, sample=None, label=None, classes: int = len(world.KINDS)) -> Judge:
+    """Train on fresh renders of the procedural world, labelled with their scene kind (or family)."""
+    sample = sample or world.sample_classic
+    label = label or (lambda scene: world.KINDS.index(scene.kind))
     rng = random.Random(seed)
     torch.manual_seed(seed)
-    judge = Judge()
+    judge = Judge(classes)
     opt = torch.optim.AdamW(judge.parameters(), lr=2e-3)
     shapes = [(64, 64), (112, 64), (64, 112), (88, 64), (96, 64), (152, 64)]
     for step in range(steps):
         scenes, images = [], []
         size = rng.choice(shapes)
         for _ in range(32):
-            scene = world.sample_scene(rng)
-            scenes.append(world.KINDS.index(scene.kind))
+            scene = sample(rng)
+            scenes.append(label(scene))
             images.append(world.render(scene, size[0], size[1], rng.randrange(2**31)))
         x = _judge_input(images)
         # Look like a small decoder's output: soft edges and some noise, half of the time each.
@@ -192,7 +194,7 @@ def judge_accuracy_on_world(judge: Judge, count: int = 320, seed: int = 99) -> f
     rng = random.Random(seed)
     hits = 0
     for _ in range(count):
-        scene = world.sample_scene(rng)
+        scene = world.sample_classic(rng)
         image = world.render(scene, 64, 64, rng.randrange(2**31))
         with torch.no_grad():
             hits += int(judge(_judge_input([image])).argmax(1).item() == world.KINDS.index(scene.kind))
@@ -205,7 +207,7 @@ def colour_check_on_world(count: int = 600, seed: int = 7) -> float:
     rng = random.Random(seed)
     hits = []
     for _ in range(count):
-        scene = world.sample_scene(rng)
+        scene = world.sample_classic(rng)
         shares = color_shares(world.render(scene, 64, 64, rng.randrange(2**31)))
         hits += [int(shares.get(color, 0.0) >= COLOR_SHARE) for color in scene.named]
     return float(np.mean(hits))

@@ -1,12 +1,19 @@
 """Train aura-tiny, the embedded default model, from nothing but the procedural world.
 
-    python -m training.train                       # the shipped weights (about 2 h on 2 CPU cores)
+    python -m training.train --device cuda         # the shipped weights (about 8 min on one H100)
+    python -m training.train                       # the same on the CPU (days on 2 cores; resumable)
     python -m training.train --smoke --out /tmp/x  # a handful of steps, for tests
 
-Stages: render a captioned dataset → learn the BPE tokenizer → train the VAE → encode the dataset to
-latents → train the UNet and the text encoder together (epsilon objective, min-SNR weighting, 10%
-empty captions for classifier-free guidance, EMA weights) → ``save_pretrained`` a
+Stages: render a captioned dataset (``world.py``, words from ``vocabulary.py``) → learn the BPE
+tokenizer → train the VAE (factor 8, 128 px) → encode the dataset to latents → train the UNet and the
+text encoder together (epsilon objective, min-SNR weighting, 10% empty captions for classifier-free
+guidance, real unknown words inserted and words dropped, EMA weights) → ``save_pretrained`` a
 StableDiffusionPipeline plus ``aura.json`` (native sizes and defaults for the engine).
+
+Every ``checkpoint_every`` steps the run writes ``--checkpoints``/ckpt.safetensors (weights, EMA,
+optimizer moments, random generator states, the loss log); run the same command again after any
+interruption and it resumes there, ending with the same weights as a run never stopped (on the
+same device).
 """
 
 from __future__ import annotations
@@ -39,13 +46,14 @@ SHIPPED = ROOT / "src" / "aura_reflect" / "models" / "aura-tiny"
 @dataclass
 class Config:
     seed: int = 0
-    scenes: int = 40_000  # captioned scenes rendered once, each at one native shape
+    scenes: int = 20_000  # captioned scenes rendered once, each at one native shape
     captions_per_scene: int = 4
-    vae_steps: int = 5_000
-    vae_batch: int = 48
+    vae_steps: int = 2_500
+    vae_batch: int = 16
+    vae_crop: int = 64  # the VAE is convolutional: it learns 128 px pictures from 64 px crops of them
     vae_lr: float = 1e-3
-    unet_steps: int = 12_000
-    unet_batch: int = 256
+    unet_steps: int = 7_000
+    unet_batch: int = 64
     unet_lr: float = 4e-4
     warmup: int = 300
     ema_decay: float = 0.999
@@ -269,8 +277,28 @@ def load_optimizer(opt, tensors: dict[str, torch.Tensor], groups: list, device) 
     opt.load_state_dict({"state": entries, "param_groups": groups})
 
 
-def generator_state(gen: torch.Generator) -> torch.Tensor:
-    return gen.get_state()
+def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Host → device without waiting for the device (pinned memory), so the CPU prepares the next
+    step while the GPU runs this one. A plain copy on the CPU."""
+    if device.type != "cuda":
+        return tensor
+    return tensor.pin_memory().to(device, non_blocking=True)
+
+
+class Losses:
+    """The last 100 losses, kept on the device: reading them back (a sync) only when logging."""
+
+    def __init__(self, values: list[float] | None = None):
+        self.values: list = list(values or [])
+
+    def add(self, loss: torch.Tensor) -> None:
+        self.values = (self.values + [loss.detach()])[-100:]
+
+    def mean(self) -> float:
+        return float(np.mean([float(v) for v in self.values]))
+
+    def state(self) -> list[float]:
+        return [float(v) for v in self.values]
 
 
 # --- training loops --------------------------------------------------------------------------
@@ -288,20 +316,22 @@ def make_optimizer(params, lr: float, weight_decay: float, device: torch.device)
 
 def train_vae(vae, data: dict[str, dict], cfg: Config, run: "Run") -> float:
     device = run.device
-    gen = torch.Generator().manual_seed(cfg.seed + 1)
-    # Every shape has a short side of 128: train on random 128 × 128 crops of all of them.
+    gen = torch.Generator().manual_seed(cfg.seed + 1)  # which crops (read on the host)
+    noise_gen = torch.Generator(device).manual_seed(cfg.seed + 5)  # drawn where it is used
+    # Random square crops of every shape.
     pools = [bucket["images"] for bucket in data.values()]
     opt = make_optimizer(vae.parameters(), cfg.vae_lr, 0.0, device)
-    start, recent = 0, []
+    start, recent = 0, Losses()
     resumed = run.resume_stage("vae")
     if resumed:
         tensors, state = resumed
         vae.load_state_dict(take("vae", tensors))
         load_optimizer(opt, tensors, state["param_groups"], device)
         gen.set_state(tensors["gen"])
-        start, recent = state["step"], state["recent"]
+        noise_gen.set_state(tensors["noise_gen"])
+        start, recent = state["step"], Losses(state["recent"])
     vae.train()
-    side = SHORT_SIDE
+    side = cfg.vae_crop
     for step in range(start, cfg.vae_steps):
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg.vae_steps, cfg.vae_lr, min(cfg.warmup, cfg.vae_steps // 10 + 1))
@@ -315,10 +345,10 @@ def train_vae(vae, data: dict[str, dict], cfg: Config, run: "Run") -> float:
         x = to_tensor(np.stack(crops))
         if torch.rand((), generator=gen) < 0.5:
             x = x.flip(-1)
-        eps = torch.randn((len(x), 4, side // 8, side // 8), generator=gen)
-        x = x.to(device)
+        x = to_device(x, device)
+        eps = torch.randn((len(x), 4, side // 8, side // 8), generator=noise_gen, device=device)
         posterior = vae.encode(x).latent_dist
-        z = posterior.mean + posterior.std * eps.to(device)
+        z = posterior.mean + posterior.std * eps
         recon = vae.decode(z).sample
         rec_loss = F.mse_loss(recon, x) + 0.5 * F.l1_loss(recon, x)
         kl = posterior.kl().mean() / (x.shape[1] * x.shape[2] * x.shape[3])
@@ -327,15 +357,16 @@ def train_vae(vae, data: dict[str, dict], cfg: Config, run: "Run") -> float:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
         opt.step()
-        recent = (recent + [rec_loss.item()])[-100:]
+        recent.add(rec_loss)
         if step % 100 == 0 or step == cfg.vae_steps - 1:
-            run.log("vae", step, float(np.mean(recent)))
+            run.log("vae", step, recent.mean())
         if (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.vae_steps:
             tensors, groups = optimizer_tensors(opt)
-            run.save("vae", step + 1, {**module_tensors("vae", vae), **tensors, "gen": gen.get_state()},
-                     {"param_groups": groups, "recent": recent})
+            run.save("vae", step + 1, {**module_tensors("vae", vae), **tensors, "gen": gen.get_state(),
+                                       "noise_gen": noise_gen.get_state()},
+                     {"param_groups": groups, "recent": recent.state()})
     vae.eval()
-    return float(np.mean(recent))
+    return recent.mean()
 
 
 @torch.no_grad()
@@ -355,7 +386,8 @@ def train_unet(unet, text_encoder, tokenizer, latents, data, cfg: Config, run: "
     noise_scheduler = make_noise_scheduler()
     alphas = noise_scheduler.alphas_cumprod
     snr = (alphas / (1 - alphas)).to(device)
-    gen = torch.Generator().manual_seed(cfg.seed + 2)
+    gen = torch.Generator().manual_seed(cfg.seed + 2)  # which latents (read on the host)
+    noise_gen = torch.Generator(device).manual_seed(cfg.seed + 6)  # noise and timesteps, on the device
     rng = random.Random(cfg.seed + 3)
     np_rng = np.random.default_rng(cfg.seed + 4)
     keys = sorted(latents)
@@ -363,8 +395,8 @@ def train_unet(unet, text_encoder, tokenizer, latents, data, cfg: Config, run: "
     weights /= weights.sum()
     params = list(unet.parameters()) + list(text_encoder.parameters())
     opt = make_optimizer(params, cfg.unet_lr, 0.01, device)
-    ema_unet, ema_text = _ema_copy(unet), _ema_copy(text_encoder)
-    start, recent = 0, []
+    ema_unet, ema_text = Ema(unet), Ema(text_encoder)
+    start, recent = 0, Losses()
     resumed = run.resume_stage("unet")
     if resumed:
         tensors, state = resumed
@@ -372,12 +404,13 @@ def train_unet(unet, text_encoder, tokenizer, latents, data, cfg: Config, run: "
         text_encoder.load_state_dict(take("text", tensors))
         for ema, prefix in ((ema_unet, "ema_unet"), (ema_text, "ema_text")):
             for k, v in take(prefix, tensors).items():
-                ema[k].copy_(v)
+                ema.state[k].copy_(v)
         load_optimizer(opt, tensors, state["param_groups"], device)
         gen.set_state(tensors["gen"])
+        noise_gen.set_state(tensors["noise_gen"])
         rng.setstate(_tuple_state(state["rng"]))
         np_rng.bit_generator.state = state["np_rng"]
-        start, recent = state["step"], state["recent"]
+        start, recent = state["step"], Losses(state["recent"])
     unet.train()
     text_encoder.train()
     for step in range(start, cfg.unet_steps):
@@ -386,7 +419,7 @@ def train_unet(unet, text_encoder, tokenizer, latents, data, cfg: Config, run: "
         key = keys[np_rng.choice(len(keys), p=weights)]
         pool = latents[key]
         idx = torch.randint(0, len(pool), (cfg.unet_batch,), generator=gen)
-        z0 = pool[idx.to(pool.device)]
+        z0 = pool[to_device(idx, device)]
         captions = []
         for i in idx.tolist():
             text = rng.choice(data[key]["captions"][i])
@@ -401,9 +434,10 @@ def train_unet(unet, text_encoder, tokenizer, latents, data, cfg: Config, run: "
             captions.append(text)
         ids = tokenizer(
             captions, padding="max_length", max_length=cfg.max_tokens, truncation=True, return_tensors="pt"
-        ).input_ids.to(device)
-        noise = torch.randn(z0.shape, generator=gen).to(device)
-        t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (len(z0),), generator=gen).to(device)
+        ).input_ids
+        ids = to_device(ids, device)
+        noise = torch.randn(z0.shape, generator=noise_gen, device=device)
+        t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (len(z0),), generator=noise_gen, device=device)
         zt = noise_scheduler.add_noise(z0, noise, t)
         states = text_encoder(ids)[0]
         pred = unet(zt, t, states).sample
@@ -416,23 +450,23 @@ def train_unet(unet, text_encoder, tokenizer, latents, data, cfg: Config, run: "
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         decay = min(cfg.ema_decay, (1 + step) / (10 + step))
-        _ema_update(ema_unet, unet, decay)
-        _ema_update(ema_text, text_encoder, decay)
-        recent = (recent + [mse.mean().item()])[-100:]
+        ema_unet.update(decay)
+        ema_text.update(decay)
+        recent.add(mse.mean())
         if step % 100 == 0 or step == cfg.unet_steps - 1:
-            run.log("unet", step, float(np.mean(recent)))
+            run.log("unet", step, recent.mean())
         if (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.unet_steps:
             tensors, groups = optimizer_tensors(opt)
             run.save("unet", step + 1, {
                 **module_tensors("unet", unet), **module_tensors("text", text_encoder),
-                **module_tensors("ema_unet", ema_unet), **module_tensors("ema_text", ema_text),
-                **tensors, "gen": gen.get_state(),
-            }, {"param_groups": groups, "recent": recent, "rng": rng.getstate(), "np_rng": np_rng.bit_generator.state})
-    unet.load_state_dict(ema_unet)
-    text_encoder.load_state_dict(ema_text)
+                **module_tensors("ema_unet", ema_unet.state), **module_tensors("ema_text", ema_text.state),
+                **tensors, "gen": gen.get_state(), "noise_gen": noise_gen.get_state(),
+            }, {"param_groups": groups, "recent": recent.state(), "rng": rng.getstate(), "np_rng": np_rng.bit_generator.state})
+    unet.load_state_dict(ema_unet.state)
+    text_encoder.load_state_dict(ema_text.state)
     unet.eval()
     text_encoder.eval()
-    return float(np.mean(recent))
+    return recent.mean()
 
 
 def _tuple_state(state):
@@ -440,18 +474,21 @@ def _tuple_state(state):
     return tuple(_tuple_state(x) for x in state) if isinstance(state, list) else state
 
 
-def _ema_copy(module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+class Ema:
+    """An exponential moving average of a module's weights (its state dict's tensors, updated in
+    place by the optimizer, so the pairs are looked up once)."""
 
+    def __init__(self, module):
+        current = module.state_dict(keep_vars=False)
+        self.state = {k: v.detach().clone() for k, v in current.items()}
+        self.floats = [(self.state[k], v) for k, v in current.items() if v.dtype.is_floating_point]
+        self.others = [(self.state[k], v) for k, v in current.items() if not v.dtype.is_floating_point]
 
-@torch.no_grad()
-def _ema_update(ema: dict[str, torch.Tensor], module, decay: float) -> None:
-    current = module.state_dict()
-    floats = [k for k, v in current.items() if v.dtype.is_floating_point]
-    torch._foreach_lerp_([ema[k] for k in floats], [current[k].detach() for k in floats], 1 - decay)
-    for k, v in current.items():
-        if not v.dtype.is_floating_point:
-            ema[k].copy_(v)
+    @torch.no_grad()
+    def update(self, decay: float) -> None:
+        torch._foreach_lerp_([e for e, _ in self.floats], [v for _, v in self.floats], 1 - decay)
+        for e, v in self.others:
+            e.copy_(v)
 
 
 # --- a run: logging, time and checkpoints across interruptions ------------------------------------

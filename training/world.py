@@ -44,6 +44,9 @@ LAYOUT_DEFAULT = {
     "sky": "azure", "room": "beige",
 }
 VEGETATION = {"forest", "jungle", "hills", "field", "garden"}  # their element takes the season's foliage
+# Layouts that draw a second named colour as an element of their own (sky over mountains, sand,
+# rock, hulls, a floor, blossoms, a motif's ground); every other layout paints it into its sky.
+SECOND_DRAWN = {"mountains", "hills", "coast", "beach", "harbour", "room", "garden", "sky"} | set(SHAPES)
 
 
 def family_of(kind: str) -> str:
@@ -285,6 +288,8 @@ class Canvas:
 
     def sky(self, color=None) -> np.ndarray:
         h, w = self.h, self.w
+        if color is None and self.second is not None and self.scene.kind not in SECOND_DRAWN:
+            color = self.second
         if color is not None:
             base = np.asarray(color, np.float32)
             if self.night:
@@ -329,7 +334,7 @@ def _sunset(c: Canvas) -> np.ndarray:
 def _water(c: Canvas, img, horizon, color) -> np.ndarray:
     h, w, y, x, rng = c.h, c.w, c.y, c.x, c.rng
     sea = np.clip((y - horizon) * h + 0.5, 0, 1)
-    sea_rgb = _vertical(h, w, color * 0.8, color * 0.45)
+    sea_rgb = _vertical(h, w, color * 0.95, color * 0.7)
     img = img * (1 - sea[..., None]) + sea_rgb * sea[..., None]
     waves = sea * (np.sin((y * h) * 1.6 * 64 / h + np.sin(x * 12 + rng.random() * 6) * 2) > 0.75)
     _blend(img, waves * 0.55, color + (1 - color) * 0.6)
@@ -356,11 +361,11 @@ def _coast(c: Canvas) -> np.ndarray:
 
 def _beach(c: Canvas) -> np.ndarray:
     h, y, x, rng = c.h, c.y, c.x, c.rng
-    horizon = 0.42 + 0.1 * rng.random()
+    horizon = 0.36 + 0.08 * rng.random()
     img = c.sky()
     c.celestial(img, horizon)
     img = _water(c, img, horizon, c.lit(c.main))
-    shore = horizon + 0.18 + 0.06 * np.sin(x * 7 + rng.random() * 6)
+    shore = horizon + 0.28 + 0.06 * np.sin(x * 7 + rng.random() * 6)
     sand = np.clip((y - shore) * h + 0.5, 0, 1)
     sand_rgb = c.lit(c.second if c.second is not None else np.array([0.93, 0.84, 0.62]))
     _blend(img, sand * 0.95, sand_rgb)
@@ -376,7 +381,7 @@ def _lake(c: Canvas) -> np.ndarray:
     hills = _ridge(h, w, rng, horizon - 0.12, 0.1, 1 + rng.random(), jag=False)
     _blend(img, hills, c.lit(c.foliage * 0.7))
     water = np.clip((y - horizon) * h + 0.5, 0, 1)
-    reflection = img[::-1] * 0.5 + c.lit(c.main) * 0.5
+    reflection = img[::-1] * 0.2 + c.lit(c.main) * 0.8
     img = img * (1 - water[..., None]) + reflection * water[..., None]
     _blend(img, water * (np.sin(y * 90 + c.x * 4) > 0.85) * 0.3, [0.95, 0.95, 0.95])
     return img
@@ -507,7 +512,7 @@ def _street(c: Canvas) -> np.ndarray:
     vanish = 0.45 + 0.05 * rng.random()
     road = (y > vanish) & (np.abs(x - 0.5) < (y - vanish) * 0.9)
     walls = ~road & (y > 0.08 + 0.3 * np.abs(x - 0.5) * 0)
-    wall_rgb = main * 0.22 + 0.03 if c.night else (main * 0.5 + np.array([0.15, 0.15, 0.16])) * c.light
+    wall_rgb = main * 0.45 + 0.02 if c.night else (main * 0.8 + np.array([0.06, 0.06, 0.07])) * c.light
     side = np.abs(x - 0.5) > (np.clip(y - vanish, 0, 1) * 0.9 + 0.06)
     facade = side & (np.abs(y - vanish) < 0.42 + np.abs(x - 0.5) * 0.9)
     _blend(img, facade.astype(np.float32), wall_rgb)
@@ -562,13 +567,14 @@ def _flowers(c: Canvas) -> np.ndarray:
 
 def _sky(c: Canvas) -> np.ndarray:
     h, w, rng = c.h, c.w, c.rng
-    img = c.sky(color=None if c.time else c.main)
+    img = c.sky(color=c.main if (c.scene.named or not c.time) else None)
     c.celestial(img, 0.9)
+    cloud = c.second
     for _ in range(3 + int(rng.random() * 4)):  # soft clouds tinted by the light
         cy, cx = (0.15 + 0.6 * rng.random()) * h, rng.random() * w
         for k in range(4):
             _stamp_disc(img, cy + (rng.random() - 0.5) * h * 0.05, cx + (k - 1.5) * h * 0.06, h * (0.04 + 0.03 * rng.random()),
-                        np.clip((img[int(cy) % h, int(cx) % w] + 0.6) / 1.5, 0, 1), soft=3.0)
+                        cloud if cloud is not None else np.clip((img[int(cy) % h, int(cx) % w] + 0.6) / 1.5, 0, 1), soft=3.0)
     ground = np.clip((c.y - 0.92) * h + 0.5, 0, 1)
     _blend(img, ground, c.lit(c.foliage * 0.4))
     return img
@@ -872,11 +878,14 @@ def _place_words(scene: Scene, lang: str, rng: random.Random) -> str | None:
     return noun
 
 
-def _chunks(scene: Scene, lang: str, rng: random.Random) -> tuple[list[str], str | None, list[str]]:
-    """Adjective-like words, the head noun, and trailing phrases for one language."""
+def _chunks(scene: Scene, lang: str, rng: random.Random, words: dict[str, str] | None = None
+            ) -> tuple[list[str], str | None, list[str]]:
+    """Adjective-like words, the head noun, and trailing phrases, in ``lang``'s grammar; ``words``
+    names another language for some parts' words (a mixed-language prompt)."""
+    words = words or {}
     pre, post = [], []
     colours = [p for p in (scene.main, scene.second) if p is not None and p.name in scene.named]
-    colour_words = [_paint_words(p, lang, rng) for p in colours]
+    colour_words = [_paint_words(p, words.get("colour", lang), rng) for p in colours]
     joined = (" and " if lang == "en" else " y ").join(colour_words)
     if colour_words:
         roll = rng.random()
@@ -889,14 +898,14 @@ def _chunks(scene: Scene, lang: str, rng: random.Random) -> tuple[list[str], str
             post.append(rng.choice([f"en {joined}", f"con tonos {joined}", f"en tonos {joined}", f"con matices {joined}",
                                     f"paleta {joined}"]))
     if scene.style and rng.random() < 0.93:
-        word = _word(V.STYLES[scene.style], lang, rng)
+        word = _word(V.STYLES[scene.style], words.get("style", lang), rng)
         if rng.random() < 0.7:
             pre.insert(0, word)
         else:
             post.append(f"{word} {rng.choice(['vibe', 'mood', 'aesthetic', 'feel', 'style'])}" if lang == "en"
                         else f"{rng.choice(['estilo', 'ambiente'])} {word}")
     for grade in scene.grades:
-        word = _word(V.GRADES[grade], lang, rng)
+        word = _word(V.GRADES[grade], words.get("grade", lang), rng)
         if rng.random() < 0.65:
             pre.insert(rng.randint(0, len(pre)), word)
         elif lang == "en":
@@ -904,20 +913,20 @@ def _chunks(scene: Scene, lang: str, rng: random.Random) -> tuple[list[str], str
         else:
             post.append(f"{rng.choice(['luz', 'colores', 'ambiente'])} {word}")
     if scene.season:
-        word = _word(V.SEASONS[scene.season], lang, rng)
+        word = _word(V.SEASONS[scene.season], words.get("season", lang), rng)
         if rng.random() < 0.5:
             pre.insert(rng.randint(0, len(pre)), word)
         else:
             post.append(f"in {word}" if lang == "en" else f"en {word}")
     if scene.weather:
-        word = _word(V.WEATHER[scene.weather], lang, rng)
+        word = _word(V.WEATHER[scene.weather], words.get("weather", lang), rng)
         if rng.random() < 0.55:
             pre.insert(0, word)
         else:
             post.append(rng.choice([f"in the {word}", f"with {word}"]) if lang == "en" else rng.choice([f"con {word}", f"bajo la {word}"]))
-    head = _place_words(scene, lang, rng)
+    head = _place_words(scene, words.get("place", lang), rng)
     if scene.time:
-        word = _word(V.TIMES[scene.time], lang, rng)
+        word = _word(V.TIMES[scene.time], words.get("time", lang), rng)
         if head is None:
             head = word
         elif lang == "en":
@@ -937,14 +946,12 @@ def mood_caption(scene: Scene, rng: random.Random, lang: str | None = None) -> s
     """A phrasing of ``scene`` as people write moods: English, Spanish, or a mix of both."""
     lang = lang or rng.choices(["en", "es", "mix"], weights=[0.55, 0.3, 0.15])[0]
     base = "es" if lang == "es" or (lang == "mix" and rng.random() < 0.5) else "en"
-    pre, head, post = _chunks(scene, base, rng)
-    if lang == "mix":  # some chunks in the other language, in the base language's order
+    words = None
+    if lang == "mix":  # some parts' words in the other language, in the base language's grammar
         other = "es" if base == "en" else "en"
-        pre2, head2, post2 = _chunks(scene, other, random.Random(rng.random()))
-        pre = [b if rng.random() < 0.6 or i >= len(pre2) else pre2[i] for i, b in enumerate(pre)]
-        post = [b if rng.random() < 0.6 or i >= len(post2) else post2[i] for i, b in enumerate(post)]
-        if head2 and rng.random() < 0.5:
-            head = head2
+        words = {part: other for part in ("colour", "style", "grade", "season", "weather", "place", "time")
+                 if rng.random() < 0.4}
+    pre, head, post = _chunks(scene, base, rng, words)
     head = head or rng.choice(["scene", "mood", "landscape", "moodboard"] if base == "en"
                               else ["paisaje", "ambiente", "escena"])
     rng.shuffle(post)

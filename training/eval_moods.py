@@ -1,0 +1,344 @@
+"""Measure how well a model follows moods written the way people write them.
+
+    python -m training.eval_moods [--model DIR] [--sheet docs/aura-tiny-moods.png] [--json FILE]
+
+104 held-out prompts, written by hand (none of them, nor their phrasing, comes from the caption
+grammar; a test checks none is a training caption): 52 in English, 26 in Spanish and 26 English ones
+with two unknown filler words inserted (words from a part of the word list training never uses).
+Each prompt lists what a person would check by eye, and each check is made on the image:
+
+* hue: each named colour's hue family covers at least 10% of the pixels;
+* dark / light: the mean luma is under 0.30 / over 0.55;
+* muted / vivid: the mean saturation of the lit pixels is under 0.30 / over 0.45;
+* warm / cool: mean red minus mean blue is over +0.05 / under -0.05;
+* scene: the judge (a small CNN trained only on the world's own renders) names the place's family.
+
+4 seeds each, at the model's defaults. Targets: every attribute ≥ 85%, colour (hue) ≥ 90%, Spanish
+within 5 points of English, the filler prompts within 5% of the same prompts without fillers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import colorsys
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import vocabulary as V
+from . import world
+from .eval import MODEL, SEEDS, Judge, _judge_input, contact_sheet, generate, train_judge
+
+ROOT = Path(__file__).resolve().parents[1]
+JUDGE = ROOT / "training" / "runs" / "judge-families.safetensors"
+COLOR_SHARE = 0.10
+THRESHOLDS = {"dark": 0.30, "light": 0.55, "muted": 0.30, "vivid": 0.45, "warm": 0.05, "cool": -0.05}
+TARGETS = {"attribute": 0.85, "hue": 0.90, "spanish_gap": 0.05, "filler_cost": 0.05}
+ATTRIBUTES = ("hue", "light", "saturation", "temperature", "scene")
+
+
+@dataclass(frozen=True)
+class MoodPrompt:
+    text: str
+    lang: str  # en, es, or filler (English with unknown words)
+    hues: tuple[str, ...] = ()  # vocabulary.COLOURS keys
+    light: str | None = None  # dark | light
+    saturation: str | None = None  # muted | vivid
+    temperature: str | None = None  # warm | cool
+    scene: str | None = None  # a family of world.FAMILIES
+    source: str | None = field(default=None, compare=False)  # the English prompt a filler one was made from
+
+
+def _p(text, lang="en", hues="", light=None, sat=None, temp=None, scene=None) -> MoodPrompt:
+    return MoodPrompt(text, lang, tuple(hues.split()), light, sat, temp, scene)
+
+
+ENGLISH = [
+    _p("rainy afternoon in tokyo", scene="city"),
+    _p("cozy autumn cabin", temp="warm", scene="room"),
+    _p("minimalist scandinavian interior", light="light", sat="muted", scene="room"),
+    _p("melancholic grey winter", hues="grey", sat="muted"),
+    _p("tropical summer beach", sat="vivid", scene="beach"),
+    _p("a mostly teal mood", hues="teal"),
+    _p("pink everywhere, soft light", hues="pink"),
+    _p("dreamy lavender tones", hues="lavender"),
+    _p("moody dark forest", light="dark", scene="forest"),
+    _p("golden hour over the desert", temp="warm", scene="desert"),
+    _p("neon cyberpunk city at night", light="dark", scene="city"),
+    _p("calm blue ocean at noon", hues="blue", scene="water"),
+    _p("misty mountains at dawn", scene="mountains"),
+    _p("warm terracotta and cream palette", hues="terracotta", temp="warm"),
+    _p("cold navy night sky", hues="navy", light="dark", temp="cool", scene="sky"),
+    _p("pastel pink flower field", hues="pink", light="light", scene="field"),
+    _p("emerald jungle after the rain", hues="emerald", scene="forest"),
+    _p("sunset over the sea in orange and purple", hues="orange"),
+    _p("black and gold luxury", hues="black gold", light="dark"),
+    _p("romantic pink sunset", hues="pink", temp="warm"),
+    _p("vivid red poppy meadow", hues="red", sat="vivid", scene="field"),
+    _p("snowy mountains in winter", temp="cool", scene="mountains"),
+    _p("mysterious indigo twilight", hues="indigo", light="dark"),
+    _p("energetic orange and yellow stripes", hues="orange yellow", sat="vivid", scene="abstract"),
+    _p("serene sage green garden", hues="sage", scene="field"),
+    _p("industrial charcoal street", hues="charcoal", sat="muted", scene="city"),
+    _p("vaporwave sky in pink and cyan", hues="pink cyan", scene="sky"),
+    _p("retro mustard and brown 70s living room", hues="mustard brown", scene="room"),
+    _p("quiet turquoise lake", hues="turquoise", scene="water"),
+    _p("stormy grey sea", hues="grey", light="dark", scene="water"),
+    _p("bright yellow sunflower field", hues="yellow", light="light", scene="field"),
+    _p("earthy rust canyon", hues="rust", temp="warm", scene="mountains"),
+    _p("elegant black interior", hues="black", light="dark", scene="room"),
+    _p("airy white room with morning light", hues="white", light="light", scene="room"),
+    _p("deep purple dusk over the hills", hues="purple", light="dark", scene="mountains"),
+    _p("crimson gothic night", hues="crimson", light="dark"),
+    _p("happy coral beach day", hues="coral", scene="beach"),
+    _p("peaceful mint and cream mood", hues="mint"),
+    _p("muted olive fields in autumn", hues="olive", sat="muted", scene="field"),
+    _p("glowing amber lights in a dark room", hues="amber", light="dark", temp="warm", scene="room"),
+    _p("cool silver winter morning", hues="silver", temp="cool"),
+    _p("japanese garden with crimson accents", hues="crimson", scene="field"),
+    _p("playful polka dots in pink and yellow", hues="pink yellow", scene="abstract"),
+    _p("lush green rainforest", hues="green", scene="forest"),
+    _p("dark academia burgundy room", hues="burgundy", light="dark", scene="room"),
+    _p("hazy peach sunrise", hues="peach", temp="warm"),
+    _p("monochrome city skyline", sat="muted", scene="city"),
+    _p("faded vintage beach photo", sat="muted", scene="beach"),
+    _p("bohemian terracotta desert", hues="terracotta", temp="warm", scene="desert"),
+    _p("icy blue glacier lake", hues="blue", temp="cool", scene="water"),
+    _p("lonely lighthouse on a foggy coast", scene="water"),
+    _p("cheerful yellow kitchen", hues="yellow", scene="room"),
+]
+SPANISH = [
+    _p("atardecer cálido en la playa", "es", temp="warm", scene="beach"),
+    _p("cabaña acogedora en otoño", "es", temp="warm", scene="room"),
+    _p("interior escandinavo minimalista", "es", light="light", sat="muted", scene="room"),
+    _p("invierno gris y melancólico", "es", hues="grey", sat="muted"),
+    _p("playa tropical de verano", "es", sat="vivid", scene="beach"),
+    _p("bosque oscuro y misterioso", "es", light="dark", scene="forest"),
+    _p("ciudad ciberpunk de noche con neón", "es", light="dark", scene="city"),
+    _p("océano azul en calma al mediodía", "es", hues="blue", scene="water"),
+    _p("montañas con niebla al amanecer", "es", scene="mountains"),
+    _p("paleta terracota y crema, cálida", "es", hues="terracotta", temp="warm"),
+    _p("cielo nocturno azul marino y frío", "es", hues="navy", light="dark", temp="cool", scene="sky"),
+    _p("campo de flores rosa pastel", "es", hues="pink", light="light", scene="field"),
+    _p("selva esmeralda después de la lluvia", "es", hues="emerald", scene="forest"),
+    _p("lujo negro y dorado", "es", hues="black gold", light="dark"),
+    _p("lago turquesa tranquilo", "es", hues="turquoise", scene="water"),
+    _p("mar gris y tormentoso", "es", hues="grey", light="dark", scene="water"),
+    _p("cañón terroso color óxido", "es", hues="rust", temp="warm", scene="mountains"),
+    _p("habitación blanca y luminosa por la mañana", "es", hues="white", light="light", scene="room"),
+    _p("colinas moradas al anochecer", "es", hues="purple", light="dark", scene="mountains"),
+    _p("jardín japonés con toques carmesí", "es", hues="crimson", scene="field"),
+    _p("lunares rosa y amarillo", "es", hues="pink yellow", scene="abstract"),
+    _p("habitación oscura con luces ámbar", "es", hues="amber", light="dark", temp="warm", scene="room"),
+    _p("desierto bohemio terracota", "es", hues="terracotta", temp="warm", scene="desert"),
+    _p("calle industrial gris carbón", "es", hues="charcoal", sat="muted", scene="city"),
+    _p("cielo vaporwave rosa y cian", "es", hues="pink cyan", scene="sky"),
+    _p("tarde lluviosa en tokio", "es", scene="city"),
+]
+
+
+def filler_prompts(count: int = 26, seed: int = 2026) -> list[MoodPrompt]:
+    """The first ``count`` English prompts with two unknown words inserted at random places."""
+    from .train import distractor_words
+
+    _, held_out = distractor_words(V.content_words("en") | V.content_words("es"))
+    rng = random.Random(seed)
+    out = []
+    for prompt in ENGLISH[:count]:
+        words = prompt.text.split()
+        for _ in range(2):
+            words.insert(rng.randint(0, len(words)), rng.choice(held_out))
+        out.append(MoodPrompt(" ".join(words), "filler", prompt.hues, prompt.light, prompt.saturation,
+                              prompt.temperature, prompt.scene, source=prompt.text))
+    return out
+
+
+def mood_prompts() -> list[MoodPrompt]:
+    return ENGLISH + SPANISH + filler_prompts()
+
+
+# --- image statistics ------------------------------------------------------------------------
+def hue_classes(image: np.ndarray) -> np.ndarray:
+    """Each (sub-sampled) pixel's family: red … pink by hue, brown, beige, black, grey, white."""
+    flat = image.reshape(-1, 3)
+    hsv = np.array([colorsys.rgb_to_hsv(*px) for px in flat[:: max(1, len(flat) // 4096)]])
+    h, s, v = hsv[:, 0] * 360, hsv[:, 1], hsv[:, 2]
+    labels = np.full(len(hsv), "grey", dtype=object)
+    bins = (("red", 0, 15), ("orange", 15, 40), ("yellow", 40, 70), ("green", 70, 160), ("cyan", 160, 200),
+            ("blue", 200, 255), ("purple", 255, 290), ("pink", 290, 345), ("red", 345, 361))
+    chromatic = s >= 0.15
+    for name, lo, hi in bins:
+        labels[chromatic & (h >= lo) & (h < hi)] = name
+    warm = chromatic & (h >= 10) & (h < 50)
+    labels[warm & (v < 0.62)] = "brown"
+    labels[warm & (s < 0.45) & (v >= 0.7)] = "beige"
+    labels[(s < 0.15) & (v > 0.82)] = "white"
+    labels[v < 0.18] = "black"
+    return labels
+
+
+def statistics(image: np.ndarray) -> dict[str, float]:
+    luma = float((image @ np.array([0.3, 0.59, 0.11], np.float32)).mean())
+    mx, mn = image.max(-1), image.min(-1)
+    lit = mx > 0.15
+    sat = float(((mx - mn) / np.maximum(mx, 1e-6))[lit].mean()) if lit.any() else 0.0
+    warmth = float(image[..., 0].mean() - image[..., 2].mean())
+    return {"luma": luma, "saturation": sat, "warmth": warmth}
+
+
+def checks(prompt: MoodPrompt, image: np.ndarray, family: str | None) -> dict[str, int]:
+    """Pass (1) or fail (0) for each attribute the prompt lists."""
+    out: dict[str, int] = {}
+    if prompt.hues:
+        labels = hue_classes(image)
+        out["hue"] = int(all(np.isin(labels, V.COLOURS[c].families).mean() >= COLOR_SHARE for c in prompt.hues))
+    stats = statistics(image)
+    if prompt.light:
+        out["light"] = int(stats["luma"] < THRESHOLDS["dark"] if prompt.light == "dark" else stats["luma"] > THRESHOLDS["light"])
+    if prompt.saturation:
+        out["saturation"] = int(stats["saturation"] < THRESHOLDS["muted"] if prompt.saturation == "muted"
+                                else stats["saturation"] > THRESHOLDS["vivid"])
+    if prompt.temperature:
+        out["temperature"] = int(stats["warmth"] > THRESHOLDS["warm"] if prompt.temperature == "warm"
+                                 else stats["warmth"] < THRESHOLDS["cool"])
+    if prompt.scene:
+        out["scene"] = int(family == prompt.scene)
+    return out
+
+
+# --- the judge of scene families ------------------------------------------------------------------
+def load_family_judge(retrain: bool = False) -> Judge:
+    from safetensors.torch import load_file, save_file
+
+    if JUDGE.is_file() and not retrain:
+        judge = Judge(len(world.FAMILIES))
+        judge.load_state_dict(load_file(JUDGE))
+        return judge.eval()
+    judge = train_judge(steps=2500, seed=4321, sample=world.sample_scene,
+                        label=lambda scene: world.FAMILIES.index(scene.family), classes=len(world.FAMILIES))
+    JUDGE.parent.mkdir(parents=True, exist_ok=True)
+    save_file(judge.state_dict(), JUDGE)
+    return judge
+
+
+# --- the world's own renders: the ceiling the checks allow --------------------------------------------
+def expected_of_scene(scene: world.Scene) -> MoodPrompt:
+    """What a scene's words promise, by the vocabulary's own definitions."""
+    total = {k: sum(getattr(V.GRADES[g], k) for g in scene.all_grades()) for k in ("value", "saturation", "temperature")}
+    night = bool(scene.time and V.TIMES[scene.time].night)
+    light = "dark" if total["value"] <= -0.6 or (night and total["value"] <= 0) else "light" if total["value"] >= 0.6 and not night else None
+    sat = "muted" if total["saturation"] <= -0.6 else "vivid" if total["saturation"] >= 0.6 else None
+    temp = "warm" if total["temperature"] >= 0.8 else "cool" if total["temperature"] <= -0.8 else None
+    return MoodPrompt("", "world", scene.named, light, sat, temp, scene.family if scene.place else None)
+
+
+def world_ceiling(judge: Judge, count: int = 600, seed: int = 77) -> dict[str, float]:
+    rng = random.Random(seed)
+    per: dict[str, list[int]] = {}
+    for _ in range(count):
+        scene = world.sample_mood(rng)
+        image = world.render(scene, 128, 128, rng.randrange(2**31))
+        with torch.no_grad():
+            family = world.FAMILIES[int(judge(_judge_input([image])).argmax(1))]
+        for key, hit in checks(expected_of_scene(scene), image, family).items():
+            per.setdefault(key, []).append(hit)
+    return {k: float(np.mean(v)) for k, v in per.items()}
+
+
+# --- evaluation ------------------------------------------------------------------------------
+def score(rows: list[tuple[MoodPrompt, dict[str, int]]]) -> float:
+    hits = [hit for _, result in rows for hit in result.values()]
+    return float(np.mean(hits)) if hits else 0.0
+
+
+def evaluate(model_dir: Path = MODEL, sheet: Path | None = None, retrain_judge: bool = False) -> dict:
+    from diffusers import StableDiffusionPipeline
+
+    card = json.loads((model_dir / "aura.json").read_text())
+    pipe = StableDiffusionPipeline.from_pretrained(model_dir, torch_dtype=torch.float32, use_safetensors=True)
+    pipe.set_progress_bar_config(disable=True)
+    steps, guidance = card["default_steps"], card["default_guidance"]
+    size = tuple(card["native_sizes"]["1:1"])
+    judge = load_family_judge(retrain_judge)
+    started = time.perf_counter()
+    rows: list[tuple[MoodPrompt, dict[str, int]]] = []
+    rendered = []
+    for prompt in mood_prompts():
+        images = generate(pipe, prompt.text, size, steps, guidance)
+        rendered.append((prompt, images))
+        with torch.no_grad():
+            families = [world.FAMILIES[i] for i in judge(_judge_input(images)).argmax(1).tolist()]
+        for image, family in zip(images, families):
+            rows.append((prompt, checks(prompt, image, family)))
+    by_lang = {lang: [r for r in rows if r[0].lang == lang] for lang in ("en", "es", "filler")}
+    sources = {p.source for p, _ in by_lang["filler"]}
+    clean_twins = [r for r in by_lang["en"] if r[0].text in sources]
+    per_attr = {a: [res[a] for _, res in rows if a in res] for a in ATTRIBUTES}
+    per_colour: dict[str, list[int]] = {}
+    for prompt, res in rows:
+        if "hue" in res:
+            for c in prompt.hues:
+                per_colour.setdefault(c, []).append(res["hue"])
+    results = {
+        "prompts": len(rendered),
+        "images": len(rendered) * len(SEEDS),
+        "attributes": {a: float(np.mean(v)) for a, v in per_attr.items()},
+        "checks": {a: len(v) for a, v in per_attr.items()},
+        "overall": score(rows),
+        "english": score(by_lang["en"]),
+        "spanish": score(by_lang["es"]),
+        "filler": score(by_lang["filler"]),
+        "filler_clean_twins": score(clean_twins),
+        "per_language_attributes": {lang: {a: round(float(np.mean([res[a] for _, res in r if a in res])), 3)
+                                           for a in ATTRIBUTES if any(a in res for _, res in r)}
+                                    for lang, r in by_lang.items()},
+        "per_colour": {c: round(float(np.mean(v)), 3) for c, v in sorted(per_colour.items())},
+        "per_prompt": {p.text: round(float(np.mean([h for q, res in rows if q == p for h in res.values()] or [1])), 3)
+                       for p, _ in rendered},
+        "world_ceiling": world_ceiling(judge),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    results["spanish_gap"] = results["english"] - results["spanish"]
+    results["filler_cost"] = 1 - results["filler"] / max(results["filler_clean_twins"], 1e-9)
+    results["met"] = targets_met(results)
+    if sheet is not None:
+        contact_sheet([(p, imgs) for p, imgs in rendered if p.lang != "filler"], sheet, per_row=6)
+    return results
+
+
+def targets_met(r: dict) -> bool:
+    return (all(v >= TARGETS["attribute"] for v in r["attributes"].values()) and r["attributes"]["hue"] >= TARGETS["hue"]
+            and r["spanish_gap"] <= TARGETS["spanish_gap"] and r["filler_cost"] <= TARGETS["filler_cost"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=MODEL)
+    parser.add_argument("--sheet", type=Path, default=None)
+    parser.add_argument("--retrain-judge", action="store_true")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    r = evaluate(args.model, args.sheet, args.retrain_judge)
+    print("the world's own renders (the ceiling): " + ", ".join(f"{k} {v:.1%}" for k, v in r["world_ceiling"].items()))
+    for colour, value in r["per_colour"].items():
+        print(f"  colour:{colour:12s} {value:6.1%}")
+    for attr, value in r["attributes"].items():
+        target = TARGETS["hue"] if attr == "hue" else TARGETS["attribute"]
+        print(f"{attr:12s} {value:6.1%}  ({r['checks'][attr]} checks, target ≥ {target:.0%})")
+    print(f"English {r['english']:.1%}, Spanish {r['spanish']:.1%} (gap {r['spanish_gap'] * 100:+.1f} points, target ≤ 5)")
+    print(f"filler words: {r['filler']:.1%} against {r['filler_clean_twins']:.1%} without them "
+          f"(cost {r['filler_cost']:.1%}, target ≤ 5%)")
+    print(f"overall {r['overall']:.1%}; {r['prompts']} prompts × {len(SEEDS)} seeds in {r['seconds']}s")
+    if args.json:
+        args.json.write_text(json.dumps(r, indent=2, ensure_ascii=False) + "\n")
+    print("targets met" if r["met"] else "targets NOT met")
+
+
+if __name__ == "__main__":
+    main()
