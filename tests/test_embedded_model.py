@@ -33,7 +33,7 @@ def test_shipped_folder_is_a_small_safetensors_diffusers_model():
     from diffusers import StableDiffusionPipeline
 
     files = [p for p in EMBEDDED_MODEL.rglob("*") if p.is_file()]
-    assert sum(p.stat().st_size for p in files) <= 40 * 2**20
+    assert sum(p.stat().st_size for p in files) <= 25 * 2**20
     suffixes = {p.suffix for p in files}
     assert ".safetensors" in suffixes and not suffixes & {".bin", ".ckpt", ".pt", ".pth"}
     for component in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
@@ -81,26 +81,6 @@ def test_images_follow_the_colour_in_the_prompt(embedded_server, prompt, colour)
     assert min(shares) >= 0.10, shares
 
 
-def test_the_model_draws_natively_at_128_px_with_an_8x_vae():
-    from aura_reflect.engine.loader import read_profile
-
-    profile = read_profile(settings_from_env(), str(EMBEDDED_MODEL))
-    assert profile.native_sizes["1:1"] == (128, 128)
-    assert all(min(size) == 128 and size[0] % 8 == 0 and size[1] % 8 == 0 for size in profile.native_sizes.values())
-    assert set(profile.native_sizes) == set(ASPECT_RATIOS)
-
-
-@pytest.mark.parametrize("prompt, colour", [("mar azul en calma", "blue"), ("campo de flores amarillas", "yellow"),
-                                            ("a cozy red room", "red")])
-def test_spanish_and_mood_prompts_take_their_colour(embedded_server, prompt, colour):
-    response = embedded_server.client.post(
-        "/generate", json={"prompt": prompt, "aspectRatio": "4:3", "temperature": 1, "numImages": 2, "seed": 5}
-    )
-    assert response.status_code == 200, response.text
-    shares = [hue_shares(data).get(colour, 0.0) for data in response.json()["images"]]
-    assert min(shares) >= 0.10, shares
-
-
 def test_unknown_words_are_ignored_gracefully(embedded_server):
     response = embedded_server.client.post(
         "/generate", json={"prompt": "zyxwv blue ocean quokka ☂", "aspectRatio": "16:9", "temperature": 1, "numImages": 1}
@@ -118,7 +98,7 @@ def test_refine_keeps_the_composition_of_the_input(embedded_server):
 
     # A moodboard-like input: red and white stripes, upscaled as a user's selection would be.
     scene = world.Scene("stripes", world.Paint("red"), world.Paint("white"), named=("red", "white"))
-    pixels = world.render(scene, 128, 128, seed=random.Random(3).randrange(2**31))
+    pixels = world.render(scene, 64, 64, seed=random.Random(3).randrange(2**31))
     original = Image.fromarray((pixels * 255).astype("uint8")).resize((256, 256), Image.Resampling.NEAREST)
     response = embedded_server.client.post(
         "/refine", json={"refinePrompt": "pink and white stripes", "images": [png_b64(original)], "seed": 1,

@@ -234,7 +234,9 @@ def expected_of_scene(scene: world.Scene) -> MoodPrompt:
     light = "dark" if total["value"] <= -0.6 or (night and total["value"] <= 0) else "light" if total["value"] >= 0.6 and not night else None
     sat = "muted" if total["saturation"] <= -0.6 else "vivid" if total["saturation"] >= 0.6 else None
     temp = "warm" if total["temperature"] >= 0.8 else "cool" if total["temperature"] <= -0.8 else None
-    return MoodPrompt("", "world", scene.named, light, sat, temp, scene.family if scene.place else None)
+    # A named colour is promised unless the words also drain the colour out (monochrome, washed-out).
+    hues = scene.named if total["saturation"] > -0.5 else ()
+    return MoodPrompt("", "world", hues, light, sat, temp, scene.family if scene.place else None)
 
 
 def world_ceiling(judge: Judge, count: int = 600, seed: int = 77) -> dict[str, float]:

@@ -8,7 +8,7 @@ Nothing here is a branch: a new word is a new row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 RGB = tuple[float, float, float]
 
@@ -139,7 +139,7 @@ GRADES: dict[str, Grade] = {
     "high-contrast": _g("high-contrast,contrasty", "contrastado,alto contraste", contrast=1.0, saturation=0.3),
     "moody": _g("moody", "sombrío,sombría", value=-0.6, saturation=-0.4, contrast=0.3),
     "airy": _g("airy", "aireado,diáfano", value=0.7, saturation=-0.3, contrast=-0.4),
-    "bright": _g("bright", "luminoso,luminosa,brillante", value=0.6, saturation=0.3),
+    "bright": _g("bright", "luminoso,luminosa,brillante", value=0.4, saturation=0.5),
     "dim": _g("dim", "tenue,penumbra", value=-0.7),
     "dark": _g("dark", "oscuro,oscura", value=-0.8),
     "light": _g("light", "claro,clara,luz", value=0.6),

@@ -732,6 +732,7 @@ def _grade(img: np.ndarray, grades: tuple[str, ...]) -> np.ndarray:
         return img
     total = {k: sum(getattr(V.GRADES[g], k) for g in grades) for k in ("value", "saturation", "temperature", "contrast", "glow")}
     value, sat, temp = (float(np.clip(total[k], -1.2, 1.2)) for k in ("value", "saturation", "temperature"))
+    value = max(value, -1.0)  # the darkest grade keeps 30% of the light
     contrast, glow = float(np.clip(total["contrast"], -1, 1)), float(np.clip(total["glow"], 0, 1.2))
     if glow:
         blur = img
@@ -739,19 +740,33 @@ def _grade(img: np.ndarray, grades: tuple[str, ...]) -> np.ndarray:
             for shift in (2, 4):
                 blur = (blur + np.roll(blur, shift, axis) + np.roll(blur, -shift, axis)) / 3
         img = 1 - (1 - img) * (1 - blur * 0.5 * glow)
-    if temp:
-        img = img + temp * np.array([0.10, 0.02, -0.10], np.float32)
+    if temp:  # a cast on colours; greys take a third of it, so "cool grey" stays grey
+        chroma = (img.max(-1) - img.min(-1))[..., None]
+        img = img + temp * np.array([0.13, 0.03, -0.13], np.float32) * np.clip(0.33 + 2 * chroma, 0, 1)
     if sat:
         grey = (img @ np.array([0.3, 0.59, 0.11], np.float32))[..., None]
-        img = grey + (img - grey) * (1 + (0.9 * sat if sat < 0 else 0.6 * sat))
+        img = grey + (img - grey) * (1 + (0.9 * sat if sat < 0 else 0.8 * sat))
     if contrast:
         mean = float(img.mean())
         img = mean + (img - mean) * (1 + 0.45 * contrast)
     if value > 0:
         img = img + (1 - np.clip(img, 0, 1)) * 0.5 * value
     elif value < 0:
-        img = img * (1 + 0.5 * value)
+        img = img * (1 + 0.7 * value)
     return np.clip(img, 0, 1).astype(np.float32)
+
+
+HUE_FLOOR = 0.2  # the darkest a clearly coloured pixel is drawn: darker, a person sees black
+
+
+def _keep_hue(img: np.ndarray) -> np.ndarray:
+    """Lift clearly coloured pixels that shading or a dark grade pushed towards black back to
+    ``HUE_FLOOR``: "navy at night" stays navy, "dark maroon" stays maroon. Greys and blacks stay."""
+    value = img.max(-1)
+    saturation = (value - img.min(-1)) / np.maximum(value, 1e-6)
+    lift = (saturation >= 0.4) & (value > 0.03) & (value < HUE_FLOOR)
+    scale = np.where(lift, HUE_FLOOR / np.maximum(value, 1e-6), 1.0)
+    return np.clip(img * scale[..., None], 0, 1).astype(np.float32)
 
 
 def render(scene: Scene, width: int, height: int, seed: int) -> np.ndarray:
@@ -761,7 +776,7 @@ def render(scene: Scene, width: int, height: int, seed: int) -> np.ndarray:
     if draw is None:
         raise ValueError(f"unknown scene kind {scene.kind!r}")
     img = _weather(np.clip(draw(canvas), 0, 1).astype(np.float32), canvas)
-    return _grade(np.clip(img, 0, 1).astype(np.float32), scene.all_grades())
+    return _keep_hue(_grade(np.clip(img, 0, 1).astype(np.float32), scene.all_grades()))
 
 
 # --- captions --------------------------------------------------------------------------------
