@@ -135,6 +135,19 @@ def test_grade_words_move_the_picture_the_way_they_say():
     assert stats["cool"]["warmth"] < plain["warmth"] < stats["warm"]["warmth"]
 
 
+def test_the_world_draws_what_the_mood_evaluation_checks():
+    """The evaluation's checks on the world's own renders of each prompt's words (read with the
+    vocabulary's tables): a model cannot score above its world, so the world must pass them."""
+    from training.eval_moods import prompt_ceiling, scene_for
+
+    scene = scene_for("atardecer cálido en la playa")
+    assert (scene.kind, scene.time, scene.grades) == ("beach", "sunset", ("warm",))
+    assert scene_for("a dark room with amber lights").grades == ("dark",)
+    assert scene_for("dark teal sea").main == world.Paint("teal", "dark")
+    ceiling = prompt_ceiling(None, seeds=2)["attributes"]
+    assert ceiling["hue"] >= 0.9 and all(value >= 0.9 for value in ceiling.values()), ceiling
+
+
 def test_tokenizer_knows_spanish_and_splits_unknown_words(tmp_path):
     from transformers import CLIPTokenizer
 

@@ -175,7 +175,7 @@ def hue_classes(image: np.ndarray) -> np.ndarray:
     for name, lo, hi in bins:
         labels[chromatic & (h >= lo) & (h < hi)] = name
     warm = chromatic & (h >= 10) & (h < 50)
-    labels[warm & (v < 0.62)] = "brown"
+    labels[warm & (v < 0.5)] = "brown"
     labels[warm & (s < 0.45) & (v >= 0.7)] = "beige"
     labels[(s < 0.15) & (v > 0.82)] = "white"
     labels[v < 0.18] = "black"
@@ -303,6 +303,7 @@ def evaluate(model_dir: Path = MODEL, sheet: Path | None = None, retrain_judge: 
         "per_prompt": {p.text: round(float(np.mean([h for q, res in rows if q == p for h in res.values()] or [1])), 3)
                        for p, _ in rendered},
         "world_ceiling": world_ceiling(judge),
+        "prompt_ceiling": prompt_ceiling(judge),
         "seconds": round(time.perf_counter() - started, 1),
     }
     results["spanish_gap"] = results["english"] - results["spanish"]
@@ -327,7 +328,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     r = evaluate(args.model, args.sheet, args.retrain_judge)
-    print("the world's own renders (the ceiling): " + ", ".join(f"{k} {v:.1%}" for k, v in r["world_ceiling"].items()))
+    print("the world's own renders of random scenes: " + ", ".join(f"{k} {v:.1%}" for k, v in r["world_ceiling"].items()))
+    print("the world's own renders of these prompts (the ceiling): "
+          + ", ".join(f"{k} {v:.1%}" for k, v in r["prompt_ceiling"]["attributes"].items()))
     for colour, value in r["per_colour"].items():
         print(f"  colour:{colour:12s} {value:6.1%}")
     for attr, value in r["attributes"].items():
@@ -344,3 +347,81 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# --- the world's own reading of a prompt: how far the world itself meets each check -----------------
+def scene_for(text: str) -> world.Scene | None:
+    """The scene the vocabulary's tables read in ``text`` (longest phrases first; unknown words
+    skipped). Used only to render what the world itself draws for an evaluation prompt — the
+    ceiling of each check — never to steer the model."""
+    tables = [("colour", V.COLOURS), ("modifier", V.MODIFIERS), ("grade", V.GRADES), ("time", V.TIMES),
+              ("season", V.SEASONS), ("weather", V.WEATHER), ("place", V.PLACES), ("style", V.STYLES)]
+    phrases = [(phrase, group, key) for group, table in tables for key, entry in table.items()
+               for phrase in entry.en + entry.es]
+    phrases += [(phrase, "motif", key) for key, (en, es) in V.MOTIFS.items() for phrase in en + es]
+    phrases += [(phrase, "city", key) for key, es in V.CITIES.items() for phrase in (key, es)]
+    words = world._strip_accents(text.lower().replace(",", " ")).split()
+    found: list[tuple[int, str, str]] = []
+    i = 0
+    while i < len(words):
+        for phrase, group, key in sorted(phrases, key=lambda p: -len(p[0].split())):
+            n = len(phrase.split())
+            if words[i:i + n] == world._strip_accents(phrase).split():
+                found.append((i, group, key))
+                i += n
+                break
+        else:
+            i += 1
+    # A modifier is one only next to a colour ("dark teal", "azul oscuro"); elsewhere it is the
+    # grade of the same name ("a dark room").
+    colour_at = {i for i, g, _ in found if g == "colour"}
+    found = [(i, g if g != "modifier" or (i + 1) in colour_at or (i - 1) in colour_at or key not in V.GRADES
+              else "grade", key) for i, g, key in found]
+    get = lambda group: [key for _, g, key in found if g == group]  # noqa: E731
+    colours, modifiers = get("colour"), get("modifier")
+    place = (get("place") or [None])[0]
+    motif = (get("motif") or [None])[0]
+    city = (get("city") or [None])[0]
+    if city and not place:
+        place = "city"
+    kind = motif or (V.PLACES[place].layout if place else "field")
+    time = (get("time") or [None])[0]
+    if place == "sunset" and time is None:
+        time = None
+    style = (get("style") or [None])[0]
+    if style and time is None:
+        time = V.STYLES[style].time
+    palette = list(V.STYLES[style].colours) if style and not colours else []
+    main_name = colours[0] if colours else (palette[0] if palette else world.LAYOUT_DEFAULT.get(kind, "blue"))
+    modifier = modifiers[0] if modifiers and colours else None
+    second_name = colours[1] if len(colours) > 1 else (palette[1] if len(palette) > 1 else None)
+    if kind in world.SHAPES and second_name is None:
+        second_name = "white"
+    grades = tuple(g for g in get("grade") if not (g in V.MODIFIERS and g == modifier))
+    return world.Scene(kind, world.Paint(main_name, modifier), world.Paint(second_name) if second_name else None,
+                       night=bool(time and V.TIMES[time].night), named=tuple(colours), time=time,
+                       season=(get("season") or [None])[0], weather=(get("weather") or [None])[0], grades=grades,
+                       style=style, place=place if place else (motif or None), city=city)
+
+
+def prompt_ceiling(judge: Judge | None, seeds: int = 4) -> dict:
+    """Each check of every evaluation prompt on the world's own renders of ``scene_for(prompt)``
+    (the scene family named by ``judge``, or without one the scene's own)."""
+    per: dict[str, list[int]] = {}
+    failing: dict[str, float] = {}
+    for prompt in ENGLISH + SPANISH:
+        scene = scene_for(prompt.text)
+        hits = []
+        for seed in range(seeds):
+            image = world.render(scene, 128, 128, seed)
+            if judge is None:
+                family = scene.family if scene.place else None
+            else:
+                with torch.no_grad():
+                    family = world.FAMILIES[int(judge(_judge_input([image])).argmax(1))]
+            for key, hit in checks(prompt, image, family).items():
+                per.setdefault(key, []).append(hit)
+                hits.append(hit)
+        if np.mean(hits) < 1:
+            failing[prompt.text] = round(float(np.mean(hits)), 2)
+    return {"attributes": {k: round(float(np.mean(v)), 3) for k, v in per.items()}, "failing": failing}

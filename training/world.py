@@ -698,7 +698,7 @@ def _weather(img: np.ndarray, c: Canvas) -> np.ndarray:
     h, w, y, x, rng = c.h, c.w, c.y, c.x, c.rng
     kind = V.WEATHER[c.scene.weather].overlay if c.scene.weather else None
     if c.scene.rain or kind in ("rain", "storm"):
-        img = img * (0.78 if kind != "storm" else 0.55)
+        img = img * (0.78 if kind != "storm" else 0.45)
         streak = (np.floor(y * h * 0.7 + x * w * 0.35 + 0.5) % 5 == 0) & (np.sin(x * w * 2.3 + y * 7) > 0.2)
         _blend(img, streak.astype(np.float32) * 0.45, [0.8, 0.85, 0.9])
     if kind == "storm" and rng.random() < 0.6:
@@ -739,18 +739,19 @@ def _grade(img: np.ndarray, grades: tuple[str, ...]) -> np.ndarray:
         for axis in (0, 1):
             for shift in (2, 4):
                 blur = (blur + np.roll(blur, shift, axis) + np.roll(blur, -shift, axis)) / 3
-        img = 1 - (1 - img) * (1 - blur * 0.5 * glow)
+        img = 1 - (1 - img) * (1 - blur * 0.25 * glow)
     if temp:  # a cast on colours; greys take a third of it, so "cool grey" stays grey
         chroma = (img.max(-1) - img.min(-1))[..., None]
         img = img + temp * np.array([0.13, 0.03, -0.13], np.float32) * np.clip(0.33 + 2 * chroma, 0, 1)
     if sat:
         grey = (img @ np.array([0.3, 0.59, 0.11], np.float32))[..., None]
-        img = grey + (img - grey) * (1 + (0.9 * sat if sat < 0 else 0.8 * sat))
+        img = grey + (img - grey) * (1 + (1.0 * sat if sat < 0 else 0.8 * sat))
     if contrast:
         mean = float(img.mean())
         img = mean + (img - mean) * (1 + 0.45 * contrast)
-    if value > 0:
-        img = img + (1 - np.clip(img, 0, 1)) * 0.5 * value
+    if value > 0:  # mostly a gain, which keeps a colour's saturation; a little towards white
+        img = np.clip(img * (1 + 0.45 * value), 0, 1)
+        img = img + (1 - img) * 0.15 * value
     elif value < 0:
         img = img * (1 + 0.7 * value)
     return np.clip(img, 0, 1).astype(np.float32)
