@@ -22,6 +22,30 @@ def local_server(tiny_sd):
         yield server
 
 
+def test_model_path_naming_the_served_model_is_accepted(local_server, tiny_sd):
+    # By SD_MODEL_ID as configured, by its folder (also written with a trailing slash), by its /health name.
+    health_name = local_server.client.get("/health").json()["model"]
+    for model_path in (tiny_sd, tiny_sd + "/", health_name):
+        response = local_server.client.post("/generate", json={**BODY, "config": {"modelPath": model_path}})
+        assert response.status_code == 200, (model_path, response.text)
+        assert response.json()["model"] == "tiny-sd"
+    refined = local_server.client.post(
+        "/refine",
+        json={"refinePrompt": "warmer", "images": response.json()["images"], "config": {"modelPath": tiny_sd}},
+    )
+    assert refined.status_code == 200, refined.text
+
+
+@pytest.mark.parametrize("model_path", ["other-model", "/etc", "stable-diffusion-v1-5/stable-diffusion-v1-5",
+                                        "tiny-sd-2", "../tiny-sd"])
+def test_any_other_model_path_is_still_a_clear_422(local_server, model_path):
+    response = local_server.client.post("/generate", json={**BODY, "config": {"modelPath": model_path}})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["field"] == "config.modelPath"
+    assert "AURA_MODELS_DIR" in error["message"]
+
+
 def test_health_reports_the_scheduler_in_optimizations_too(local_server):
     health = local_server.client.get("/health").json()
     assert health["scheduler"] == health["optimizations"]["scheduler"] == "PNDMScheduler"

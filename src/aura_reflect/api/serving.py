@@ -22,8 +22,8 @@ from PIL import Image
 from ..core.config import Settings
 from ..engine.families import resolve_size, snap_size
 from ..engine.images import decode_image, encode_image
+from ..engine.loader import LoadedModel, ModelProfile, names_model, read_profile, resolve_model_path
 from ..engine.palette import PNG_TEXT_KEY, dominant_colours, palette_json
-from ..engine.loader import LoadedModel, ModelProfile, read_profile, resolve_model_path
 from ..engine.pipeline import (
     MAX_SCHEDULE_STEPS,
     GenerationRequest,
@@ -108,6 +108,8 @@ class ServingEngine:
         model = self.model()
         if config is None or config.modelPath is None:
             return model.profile, None
+        if names_model(self.settings, model.profile, config.modelPath):  # the resident model: no switch
+            return model.profile, model.source
         path = str(resolve_model_path(self.settings.models_dir, config.modelPath))
         if path == model.source:
             return model.profile, path
