@@ -46,6 +46,60 @@ def test_any_other_model_path_is_still_a_clear_422(local_server, model_path):
     assert "AURA_MODELS_DIR" in error["message"]
 
 
+def test_loopback_engine_allows_local_pages_on_any_port_without_credentials(local_server):
+    for origin in LOCAL_ORIGINS:
+        preflight = local_server.client.options("/generate", headers={"Origin": origin, **PREFLIGHT})
+        assert preflight.status_code == 200, (origin, preflight.text)
+        assert preflight.headers["access-control-allow-origin"] == origin
+        assert "access-control-allow-credentials" not in preflight.headers
+        simple = local_server.client.get("/health", headers={"Origin": origin})
+        assert simple.headers["access-control-allow-origin"] == origin
+        assert "access-control-allow-credentials" not in simple.headers
+    generated = local_server.client.post("/generate", json=BODY, headers={"Origin": "http://localhost:3000"})
+    assert generated.status_code == 200
+    assert generated.headers["access-control-allow-origin"] == "http://localhost:3000"
+
+
+def test_loopback_engine_refuses_other_origins(local_server):
+    for origin in FOREIGN_ORIGINS:
+        preflight = local_server.client.options("/generate", headers={"Origin": origin, **PREFLIGHT})
+        assert "access-control-allow-origin" not in preflight.headers, origin
+        assert httpx.codes.is_error(preflight.status_code)
+        simple = local_server.client.get("/health", headers={"Origin": origin})
+        assert "access-control-allow-origin" not in simple.headers, origin
+
+
+def test_local_pages_get_no_credentials_even_when_asked_for(tiny_sd):
+    settings = settings_from_env(SD_MODEL_ID=tiny_sd, AURA_CORS_CREDENTIALS="true", AURA_WARMUP="false")
+    with EngineServer(settings) as server:
+        preflight = server.client.options("/generate", headers={"Origin": "http://localhost:3000", **PREFLIGHT})
+        assert preflight.headers["access-control-allow-origin"] == "http://localhost:3000"
+        assert "access-control-allow-credentials" not in preflight.headers
+
+
+def test_engine_on_every_interface_allows_no_origin_unless_listed(tiny_sd):
+    settings = settings_from_env(SD_MODEL_ID=tiny_sd, AURA_WARMUP="false")
+    with EngineServer(settings, host="0.0.0.0") as server:
+        for origin in LOCAL_ORIGINS[:2] + FOREIGN_ORIGINS[:1]:
+            preflight = server.client.options("/generate", headers={"Origin": origin, **PREFLIGHT})
+            assert "access-control-allow-origin" not in preflight.headers, origin
+            simple = server.client.get("/health", headers={"Origin": origin})
+            assert "access-control-allow-origin" not in simple.headers, origin
+    listed = settings_from_env(SD_MODEL_ID=tiny_sd, AURA_WARMUP="false", ALLOW_ORIGINS="http://localhost:3000")
+    with EngineServer(listed, host="0.0.0.0") as server:
+        ok = server.client.options("/generate", headers={"Origin": "http://localhost:3000", **PREFLIGHT})
+        assert ok.headers["access-control-allow-origin"] == "http://localhost:3000"
+        other = server.client.options("/generate", headers={"Origin": "http://localhost:4000", **PREFLIGHT})
+        assert "access-control-allow-origin" not in other.headers
+
+
+def test_loopback_only_is_decided_from_the_bind_address():
+    for host in ("127.0.0.1", "127.0.1.1", "::1", "[::1]", "localhost", "LOCALHOST"):
+        assert settings_from_env(HOST=host).loopback_only, host
+    for host in ("0.0.0.0", "::", "192.168.1.20", "example.com", ""):
+        assert not settings_from_env(HOST=host).loopback_only, host
+
+
 def test_health_reports_the_scheduler_in_optimizations_too(local_server):
     health = local_server.client.get("/health").json()
     assert health["scheduler"] == health["optimizations"]["scheduler"] == "PNDMScheduler"

@@ -32,9 +32,11 @@ def serve(host: str | None = None, port: int | None = None) -> None:
         raise SystemExit(2) from None
     from .app import create_app
 
+    # The address actually bound decides what the app allows (CORS for local pages on loopback only).
+    settings = settings.model_copy(update={"host": host or settings.host})
     config = uvicorn.Config(
         create_app(settings),
-        host=host or settings.host,
+        host=settings.host,
         port=port or settings.effective_port,
         log_level="info",
         timeout_graceful_shutdown=settings.shutdown_grace_s,
