@@ -45,15 +45,19 @@ def free_port() -> int:
 
 
 class EngineServer:
-    """The engine app under uvicorn in a thread; ``app.state`` stays reachable for fault injection."""
+    """The engine app under uvicorn in a thread; ``app.state`` stays reachable for fault injection.
 
-    def __init__(self, settings: Settings, wait_ready: bool = True, port: int | None = None, **app_kwargs):
-        self.settings = settings
-        self.app = create_app(settings, **app_kwargs)
+    It listens on ``host`` (loopback unless a test binds every interface), and the app is built
+    knowing that address, as `aura serve` builds it."""
+
+    def __init__(self, settings: Settings, wait_ready: bool = True, port: int | None = None,
+                 host: str = "127.0.0.1", **app_kwargs):
+        self.settings = settings.model_copy(update={"host": host})
+        self.app = create_app(self.settings, **app_kwargs)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
+            uvicorn.Config(self.app, host=host, port=self.port, log_level="warning", lifespan="on",
                            proxy_headers=False)  # as `aura serve` runs it
         )
         self._thread = threading.Thread(target=self._server.run, daemon=True)

@@ -50,6 +50,9 @@ def test_aura_serve_on_port_from_flag(tiny_sd):
             timeout=60,
         )
         assert response.status_code == 200 and len(response.json()["images"]) == 1
+        # On loopback (the default HOST), pages on this machine may call it from any port.
+        local = httpx.get(f"http://127.0.0.1:{port}/health", headers={"Origin": "http://localhost:3000"})
+        assert local.headers["access-control-allow-origin"] == "http://localhost:3000"
     finally:
         process.terminate()
         assert process.wait(30) == 0
@@ -61,6 +64,9 @@ def test_app_py_binds_port_from_environment_like_a_space(tiny_sd):
     process = run_engine([sys.executable, "app.py"], env)
     try:
         assert wait_for_health(f"http://127.0.0.1:{port}", process).json()["status"] == "ok"
+        # Bound to every interface: no origin is allowed unless ALLOW_ORIGINS lists it.
+        local = httpx.get(f"http://127.0.0.1:{port}/health", headers={"Origin": "http://localhost:3000"})
+        assert "access-control-allow-origin" not in local.headers
     finally:
         process.terminate()
         process.wait(30)

@@ -25,6 +25,19 @@ from .engine.worker import EngineWorker
 log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
+# Pages served from this machine, on any port: what the original Aura Reflect backend allowed.
+LOCAL_ORIGIN_REGEX = r"https?://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?"
+
+
+def cors_origins(settings: Settings) -> dict | None:
+    """Who may call the engine from a browser: the ALLOW_ORIGINS list when set; else, when the
+    engine listens on loopback only, pages on localhost / 127.0.0.1 at any port, never with
+    credentials; else (a public interface) nobody."""
+    if settings.allow_origins:
+        return {"allow_origins": settings.allow_origins, "allow_credentials": settings.cors_credentials}
+    if settings.loopback_only:
+        return {"allow_origin_regex": LOCAL_ORIGIN_REGEX, "allow_credentials": False}
+    return None
 
 
 def create_app(settings: Settings | None = None, *, loader: Callable[..., LoadedModel] = load_model) -> FastAPI:
@@ -62,11 +75,11 @@ def create_app(settings: Settings | None = None, *, loader: Callable[..., Loaded
     app.add_middleware(BodySizeLimit, max_bytes=int(settings.max_body_mb * 2**20))
     app.add_middleware(RequestMetrics, metrics=metrics)  # outside the body limit: 413s are counted
     # CORS outermost, so that refusals (413, 503 ...) reach a browser with their allow headers.
-    if settings.allow_origins:
+    origins = cors_origins(settings)
+    if origins is not None:
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=settings.allow_origins,
-            allow_credentials=settings.cors_credentials,
+            **origins,
             allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
             allow_headers=["Content-Type", "Authorization"],
             expose_headers=["Retry-After"],

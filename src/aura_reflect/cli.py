@@ -32,9 +32,11 @@ def serve(host: str | None = None, port: int | None = None) -> None:
         raise SystemExit(2) from None
     from .app import create_app
 
+    # The address actually bound decides what the app allows (CORS for local pages on loopback only).
+    settings = settings.model_copy(update={"host": host or settings.host})
     config = uvicorn.Config(
         create_app(settings),
-        host=host or settings.host,
+        host=settings.host,
         port=port or settings.effective_port,
         log_level="info",
         timeout_graceful_shutdown=settings.shutdown_grace_s,
@@ -76,24 +78,35 @@ def serve_command(
 
 
 # --- client commands -------------------------------------------------------------------------
-def _save(result, out_dir: Path, stem: str, params: dict) -> list[Path]:
-    """PNG files that say how they were made: the parameters as PNG text chunks."""
+def _save(result, out_dir: Path, stem: str, params: dict) -> list[tuple[Path, list[dict]]]:
+    """PNG files that say how they were made: the parameters and the palette as PNG text chunks.
+    Returns each file with its palette (the engine's, or computed here for an engine without them)."""
     from PIL.PngImagePlugin import PngInfo
 
+    from .engine.palette import PNG_TEXT_KEY, dominant_colours, palette_json
+
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
+    saved = []
     for i, image in enumerate(result.images):
         info = PngInfo()
         seed = result.seeds[i] if i < len(result.seeds) else None
+        palette = result.palettes[i] if i < len(result.palettes) else dominant_colours(image)
         chunks = {**params, "seed": seed, "steps": result.steps, "guidance_scale": result.guidance_scale,
-                  "model": result.model, "engine": result.engine, "software": "aura-reflect-engine"}
+                  "model": result.model, "engine": result.engine, "software": "aura-reflect-engine",
+                  PNG_TEXT_KEY: palette_json(palette)}
         for key, value in chunks.items():
             if value is not None:
                 info.add_text(key, str(value))
         path = out_dir / f"{stem}-{seed if seed is not None else i}.png"
         image.save(path, pnginfo=info)
-        paths.append(path)
-    return paths
+        saved.append((path, palette))
+    return saved
+
+
+def _report(saved: list[tuple[Path, list[dict]]]) -> None:
+    """One line per file: its path, a tab, then its palette's colours, largest share first."""
+    for path, palette in saved:
+        print(f"{path}\t{' '.join(entry['hex'] for entry in palette)}")
 
 
 def _run_with_progress(client, call, request_id: str, label: str):
@@ -159,7 +172,8 @@ def generate_command(
     api_key: str = typer.Option(None, envvar="AURA_API_KEY", help="Bearer key for the engines."),
     out: Path = typer.Option(Path("aura-out"), "-o", "--out", help="Folder for the PNG files."),
 ) -> None:
-    """Generate images and save them as PNG files (parameters embedded as text chunks)."""
+    """Generate images and save them as PNG files (parameters and palette embedded as text chunks);
+    print each file's path and, after a tab, its dominant colours."""
     from .client import EngineError
     from .errors import EngineError as EngineFailure
 
@@ -180,8 +194,7 @@ def generate_command(
             )
     except (EngineError, EngineFailure) as error:
         _fail(error)
-    for path in _save(result, out, "aura", params):
-        print(path)
+    _report(_save(result, out, "aura", params))
 
 
 def _generate_in_process(prompt, aspect, n, seed, temperature, resolution, steps):
@@ -227,7 +240,7 @@ def refine_command(
     api_key: str = typer.Option(None, envvar="AURA_API_KEY"),
     out: Path = typer.Option(Path("aura-out"), "-o", "--out"),
 ) -> None:
-    """Refine images on an engine (image-to-image) and save the results."""
+    """Refine images on an engine (image-to-image), save the results and print them as `generate` does."""
     from .client import EngineError
 
     client = _client(engine, local, cloud, api_key)
@@ -243,8 +256,7 @@ def refine_command(
         )
     except EngineError as error:
         _fail(error)
-    for path in _save(result, out, "aura-refined", {"refine_prompt": prompt}):
-        print(path)
+    _report(_save(result, out, "aura-refined", {"refine_prompt": prompt}))
 
 
 @app.command("health")

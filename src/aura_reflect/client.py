@@ -107,6 +107,9 @@ class GenerationResult:
     guidance_scale: float
     timings: dict[str, float] = field(default_factory=dict)
     engine: str | None = None  # which engine served it ("local" / "cloud" with AutoClient)
+    # Per image, its dominant colours [{"hex": "#rrggbb", "share": 0.31}, ...]; empty from an
+    # engine older than palettes.
+    palettes: list[list[dict[str, Any]]] = field(default_factory=list)
 
 
 def _decode(data: str) -> Image.Image:
@@ -232,6 +235,7 @@ class EngineClient:
             guidance_scale=payload.get("guidanceScale", 0.0),
             timings=payload.get("timings", {}),
             engine=self.name,
+            palettes=payload.get("palettes", []),
         )
 
 

@@ -84,8 +84,13 @@ class RefineRequest(_Schema):
 class Timings(BaseModel):
     queueMs: float = Field(description="Waiting for the device.")
     generateMs: float = Field(description="The pipeline call.")
-    encodeMs: float = Field(description="PNG encoding and base64.")
+    encodeMs: float = Field(description="Palettes, image encoding and base64.")
     totalMs: float
+
+
+class PaletteColour(BaseModel):
+    hex: str = Field(pattern=r"^#[0-9a-f]{6}$", description="sRGB colour, e.g. #1f2a44.")
+    share: float = Field(ge=0, le=1, description="Fraction of the image this colour stands for.")
 
 
 class ImagesResponse(BaseModel):
@@ -98,6 +103,11 @@ class ImagesResponse(BaseModel):
     steps: int
     guidanceScale: float
     timings: Timings
+    palettes: list[list[PaletteColour]] = Field(
+        default_factory=list,
+        description="Per image, its up to 6 dominant colours (k-means in CIELAB), largest share first; "
+        "the shares of an image sum to 1. Also in each PNG's `aura:palette` text chunk.",
+    )
 
 
 class HealthResponse(BaseModel):

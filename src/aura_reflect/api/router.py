@@ -117,7 +117,8 @@ async def health(serving: Serving) -> JSONResponse:
         scheduler=model.scheduler_name if model else None,
         defaultSteps=model.default_steps if model else None,
         defaultGuidance=model.default_guidance if model else None,
-        optimizations=model.optimizations if model else {},
+        # The scheduler again inside optimizations, where the original Aura Reflect frontend reads it.
+        optimizations={**model.optimizations, "scheduler": model.scheduler_name} if model else {},
         queue={
             "depth": worker.depth,
             "max": serving.settings.max_queue,

@@ -22,7 +22,8 @@ from PIL import Image
 from ..core.config import Settings
 from ..engine.families import resolve_size, snap_size
 from ..engine.images import decode_image, encode_image
-from ..engine.loader import LoadedModel, ModelProfile, read_profile, resolve_model_path
+from ..engine.loader import LoadedModel, ModelProfile, names_model, read_profile, resolve_model_path
+from ..engine.palette import PNG_TEXT_KEY, dominant_colours, palette_json
 from ..engine.pipeline import (
     MAX_SCHEDULE_STEPS,
     GenerationRequest,
@@ -81,6 +82,12 @@ def job_id(request_id: str | None) -> dict:
     return {"id": request_id} if request_id else {}
 
 
+def encode_with_palette(image: Image.Image, output_format: str) -> tuple[str, list[dict]]:
+    """An image's encoding and its palette; a PNG carries the palette in its ``aura:palette`` chunk."""
+    palette = dominant_colours(image)
+    return encode_image(image, output_format, text={PNG_TEXT_KEY: palette_json(palette)}), palette
+
+
 class ServingEngine:
     """The engine as the HTTP layer sees it: validated requests in, encoded responses out."""
 
@@ -101,6 +108,8 @@ class ServingEngine:
         model = self.model()
         if config is None or config.modelPath is None:
             return model.profile, None
+        if names_model(self.settings, model.profile, config.modelPath):  # the resident model: no switch
+            return model.profile, model.source
         path = str(resolve_model_path(self.settings.models_dir, config.modelPath))
         if path == model.source:
             return model.profile, path
@@ -222,7 +231,7 @@ class ServingEngine:
         output = await self._wait(job, is_disconnected)
         encode_started = time.perf_counter()
         encoded = await asyncio.gather(
-            *(asyncio.to_thread(encode_image, image, output_format) for image in output.images)
+            *(asyncio.to_thread(encode_with_palette, image, output_format) for image in output.images)
         )
         done = time.perf_counter()
         started = job.started_at or encode_started
@@ -233,7 +242,7 @@ class ServingEngine:
             self.metrics.images.labels(job.kind).inc(len(output.images))
         first = output.images[0]
         return ImagesResponse(
-            images=list(encoded),
+            images=[data for data, _ in encoded],
             format=output_format,
             seeds=output.seeds,
             model=output.model,
@@ -247,4 +256,5 @@ class ServingEngine:
                 encodeMs=round((done - encode_started) * 1000, 2),
                 totalMs=round((done - received) * 1000, 2),
             ),
+            palettes=[palette for _, palette in encoded],
         )

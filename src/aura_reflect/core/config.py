@@ -6,6 +6,7 @@ variable (see ``describe_validation_error``) instead of surfacing later as a fai
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -134,6 +135,18 @@ class Settings(BaseSettings):
                 "ALLOW_ORIGINS='*' cannot be combined with AURA_CORS_CREDENTIALS=true; list the origins"
             )
         return self
+
+    @property
+    def loopback_only(self) -> bool:
+        """Whether the engine listens on a loopback address only (HOST 127.x.x.x, ::1 or localhost):
+        then only programs on this machine can reach it. ``aura serve`` puts its real bind address here."""
+        host = self.host.strip().strip("[]").lower()
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:  # a host name, or 0.0.0.0 / :: written oddly: treat as public
+            return False
 
     @property
     def effective_port(self) -> int:

@@ -62,9 +62,17 @@ OUTPUT_FORMATS = {
 }
 
 
-def encode_image(image: Image.Image, output_format: str = "png") -> str:
-    """Base64 of ``image`` in ``output_format`` (png, webp or jpeg), no data: prefix."""
+def encode_image(image: Image.Image, output_format: str = "png", text: dict[str, str] | None = None) -> str:
+    """Base64 of ``image`` in ``output_format`` (png, webp or jpeg), no data: prefix. ``text``
+    becomes PNG tEXt chunks (keys of 1-79 Latin-1 characters); other formats carry none."""
     pil_format, options = OUTPUT_FORMATS[output_format]
+    if text and pil_format == "PNG":
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        for key, value in text.items():
+            info.add_text(key, value)
+        options = {**options, "pnginfo": info}
     buffer = io.BytesIO()
     image.save(buffer, format=pil_format, **options)
     return base64.b64encode(buffer.getvalue()).decode("ascii")

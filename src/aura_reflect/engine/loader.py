@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -250,6 +251,22 @@ def resolve_model_path(models_dir: Path | None, model_path: str, field_name: str
     if not (target / "model_index.json").is_file():
         raise InvalidInput(field_name, f"no diffusers model named {model_path!r} in the models folder")
     return target
+
+
+def names_model(settings: Settings, profile: ModelProfile, model_path: str) -> bool:
+    """Whether a request's model path names the model of ``profile``: its name as /health shows it
+    (with or without " (embedded)"), its hub id or folder (compared as paths, the file system
+    untouched), or SD_MODEL_ID when that is the model. Clients that send the model they were
+    configured with (the original Aura Reflect frontend) then run on it without AURA_MODELS_DIR."""
+    wanted = model_path.strip()
+    names = {profile.name, profile.name.removesuffix(EMBEDDED_SUFFIX), profile.source}
+    if settings.model_id and is_configured_model(settings, profile.source, profile.source):
+        names.add(settings.model_id)
+    if wanted in names:
+        return True
+    if wanted.startswith(("/", "~")) and Path(profile.source).is_absolute():
+        return os.path.normpath(os.path.expanduser(wanted)) == profile.source
+    return False
 
 
 def list_models(models_dir: Path | None) -> list[str]:
