@@ -221,14 +221,18 @@ def generate(pipe, prompt: str, size: tuple[int, int], steps: int, guidance: flo
     return [np.asarray(im, dtype=np.float32) for im in out.images]
 
 
-def evaluate(model_dir: Path = MODEL, sheet: Path | None = None, retrain_judge: bool = False) -> dict:
+def load_pipeline(model_dir: Path):
+    """The model through plain diffusers, with its card's defaults: (pipe, steps, guidance, 1:1 size)."""
     from diffusers import StableDiffusionPipeline
 
     card = json.loads((model_dir / "aura.json").read_text())
     pipe = StableDiffusionPipeline.from_pretrained(model_dir, torch_dtype=torch.float32, use_safetensors=True)
     pipe.set_progress_bar_config(disable=True)
-    steps, guidance = card["default_steps"], card["default_guidance"]
-    size = tuple(card["native_sizes"]["1:1"])
+    return pipe, card["default_steps"], card["default_guidance"], tuple(card["native_sizes"]["1:1"])
+
+
+def evaluate(model_dir: Path = MODEL, sheet: Path | None = None, retrain_judge: bool = False) -> dict:
+    pipe, steps, guidance, size = load_pipeline(model_dir)
     judge = load_judge(retrain_judge)
     prompts = eval_prompts()
     per_attr: dict[str, list[int]] = {}

@@ -32,7 +32,7 @@ import torch
 
 from . import vocabulary as V
 from . import world
-from .eval import MODEL, SEEDS, Judge, _judge_input, contact_sheet, generate, train_judge
+from .eval import MODEL, SEEDS, Judge, _judge_input, contact_sheet, generate, load_pipeline, train_judge
 
 ROOT = Path(__file__).resolve().parents[1]
 JUDGE = ROOT / "training" / "runs" / "judge-families.safetensors"
@@ -259,13 +259,7 @@ def score(rows: list[tuple[MoodPrompt, dict[str, int]]]) -> float:
 
 
 def evaluate(model_dir: Path = MODEL, sheet: Path | None = None, retrain_judge: bool = False) -> dict:
-    from diffusers import StableDiffusionPipeline
-
-    card = json.loads((model_dir / "aura.json").read_text())
-    pipe = StableDiffusionPipeline.from_pretrained(model_dir, torch_dtype=torch.float32, use_safetensors=True)
-    pipe.set_progress_bar_config(disable=True)
-    steps, guidance = card["default_steps"], card["default_guidance"]
-    size = tuple(card["native_sizes"]["1:1"])
+    pipe, steps, guidance, size = load_pipeline(model_dir)
     judge = load_family_judge(retrain_judge)
     started = time.perf_counter()
     rows: list[tuple[MoodPrompt, dict[str, int]]] = []

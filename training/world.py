@@ -388,7 +388,7 @@ def _lake(c: Canvas) -> np.ndarray:
 
 
 def _river(c: Canvas) -> np.ndarray:
-    h, w, y, x, rng = c.h, c.w, c.y, c.x, c.rng
+    h, y, x, rng = c.h, c.y, c.x, c.rng
     horizon = 0.4 + 0.1 * rng.random()
     img = c.sky()
     c.celestial(img, horizon)
@@ -402,7 +402,7 @@ def _river(c: Canvas) -> np.ndarray:
 
 def _harbour(c: Canvas) -> np.ndarray:
     img = _ocean(c)
-    h, w, y, x, rng = c.h, c.w, c.y, c.x, c.rng
+    w, y, x, rng = c.w, c.y, c.x, c.rng
     hull = c.lit(c.second if c.second is not None else np.array([0.92, 0.9, 0.85]))
     for _ in range(3 + int(rng.random() * 3)):
         bx, by = rng.random(), 0.62 + 0.25 * rng.random()
@@ -417,7 +417,7 @@ def _harbour(c: Canvas) -> np.ndarray:
 
 def _island(c: Canvas) -> np.ndarray:
     img = _ocean(c)
-    h, w, y, x, rng = c.h, c.w, c.y, c.x, c.rng
+    y, x, rng = c.y, c.x, c.rng
     cx, top = 0.3 + 0.4 * rng.random(), 0.38 + 0.06 * rng.random()
     base = 0.6
     land = (y > top + ((x - cx) / 0.22) ** 2 * (base - top)) & (y < base)
@@ -445,7 +445,7 @@ def _hills(c: Canvas) -> np.ndarray:
 
 
 def _canyon(c: Canvas) -> np.ndarray:
-    h, w, y, x, rng = c.h, c.w, c.y, c.x, c.rng
+    h, y, x, rng = c.h, c.y, c.x, c.rng
     img = c.sky()
     c.celestial(img, 0.35)
     for k, side in enumerate((0, 1, 0, 1)):
@@ -511,7 +511,6 @@ def _street(c: Canvas) -> np.ndarray:
     img = c.sky()
     vanish = 0.45 + 0.05 * rng.random()
     road = (y > vanish) & (np.abs(x - 0.5) < (y - vanish) * 0.9)
-    walls = ~road & (y > 0.08 + 0.3 * np.abs(x - 0.5) * 0)
     wall_rgb = main * 0.45 + 0.02 if c.night else (main * 0.8 + np.array([0.06, 0.06, 0.07])) * c.light
     side = np.abs(x - 0.5) > (np.clip(y - vanish, 0, 1) * 0.9 + 0.06)
     facade = side & (np.abs(y - vanish) < 0.42 + np.abs(x - 0.5) * 0.9)
@@ -525,7 +524,6 @@ def _street(c: Canvas) -> np.ndarray:
         ly = vanish + 0.1 + 0.12 * k
         for lx in (0.5 - (ly - vanish) * 0.9 - 0.03, 0.5 + (ly - vanish) * 0.9 + 0.03):
             _blend(img, _disc(h, w, ly - 0.12, lx, 0.025 + 0.02 * k) * 0.9, np.clip(main + 0.3, 0, 1))
-    del walls
     return img
 
 
