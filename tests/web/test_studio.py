@@ -206,3 +206,222 @@ def test_phone_width_layout_and_labels(browser, tiny_sd):
         generate(page, "vintage desert dunes", count=2)
         wait_results(page, 2)
     context.close()
+
+
+# --- palettes -------------------------------------------------------------------------------------
+def rgb(hex_colour: str) -> str:
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
+def test_palettes_show_under_each_image_copy_their_hex_and_stay_in_the_gallery(browser, tiny_sd):
+    context = browser.new_context(viewport={"width": 1360, "height": 900},
+                                  permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    with engine(tiny_sd) as local:
+        open_studio(page, local)
+        with page.expect_response(lambda r: r.url.endswith("/generate")) as answer:
+            generate(page, "warm pastel gradient", count=2)
+        palettes = answer.value.json()["palettes"]
+        wait_results(page, 2)
+        assert len(palettes) == 2
+        for i, palette in enumerate(palettes):
+            chips = page.locator("#results > li").nth(i).locator(".palette .swatch")
+            assert chips.count() == len(palette) >= 1
+            for j, colour in enumerate(palette):
+                chip = chips.nth(j)
+                assert chip.get_attribute("title") == colour["hex"]
+                assert colour["hex"] in chip.get_attribute("aria-label")
+                assert chip.evaluate("e => getComputedStyle(e).backgroundColor") == rgb(colour["hex"])
+            if len(palette) > 1 and palette[0]["share"] > 2 * palette[-1]["share"]:
+                assert chips.nth(0).bounding_box()["width"] > chips.nth(len(palette) - 1).bounding_box()["width"]
+
+        first = palettes[1][0]["hex"]
+        page.locator("#results > li").nth(1).locator(".swatch").first.click()
+        page.wait_for_function(f"document.querySelector('#copy-status').textContent === 'Copied {first}'")
+        assert page.evaluate("navigator.clipboard.readText()") == first
+
+        # Without the async clipboard API the old execCommand way still copies.
+        page.evaluate("Object.defineProperty(navigator, 'clipboard', {value: undefined, configurable: true})")
+        last = palettes[0][-1]["hex"]
+        page.locator("#results > li").nth(0).locator(".swatch").last.click()
+        page.wait_for_function(f"document.querySelector('#copy-status').textContent === 'Copied {last}'")
+        reader = context.new_page()
+        reader.goto(local.url + "/")
+        assert reader.evaluate("navigator.clipboard.readText()") == last
+        reader.close()
+
+        page.click("#save")
+        page.wait_for_selector("#gallery .gallery-set")
+        # A set saved by an older studio, before palettes: it must still load, without swatches.
+        image = page.get_attribute("#results img >> nth=0", "src").split(",", 1)[1]
+        page.evaluate(
+            """(b64) => new Promise((resolve, reject) => {
+                const open = indexedDB.open("aura-reflect", 1);
+                open.onsuccess = () => {
+                    const tx = open.result.transaction("gallery", "readwrite");
+                    tx.objectStore("gallery").add({prompt: "an old set", engine: "local", createdAt: "2026-01-02T03:04:05Z",
+                                                   images: [{b64, seed: 7, width: 512, height: 512}]});
+                    tx.oncomplete = () => { open.result.close(); resolve(); };
+                    tx.onerror = () => reject(tx.error);
+                };
+                open.onerror = () => reject(open.error);
+            })""",
+            image,
+        )
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]")
+        sets = page.locator("#gallery .gallery-set")
+        assert sets.count() == 2
+        old, new = sets.nth(0), sets.nth(1)  # newest first
+        assert "an old set" in old.text_content() and old.locator("img").count() == 1
+        assert old.locator(".swatch").count() == 0
+        saved = new.locator("li")
+        assert saved.count() == 2
+        for i, palette in enumerate(palettes):
+            titles = [chip.get_attribute("title") for chip in saved.nth(i).locator(".swatch").all()]
+            assert titles == [colour["hex"] for colour in palette]
+        saved.nth(0).locator(".swatch").first.click()
+        page.wait_for_function(f"document.querySelector('#copy-status').textContent === 'Copied {palettes[0][0]['hex']}'")
+    context.close()
+
+
+# --- languages ------------------------------------------------------------------------------------
+VISIBLE_TEXTS = """() => {
+    const texts = [];
+    for (const el of document.body.querySelectorAll("*")) {
+        if (!el.checkVisibility() || el.closest("dd, pre")) continue;  // dd, pre: the engine's own data
+        const own = [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join("").trim();
+        if (own) texts.push(own);
+        for (const name of ["placeholder", "aria-label", "title", "alt"]) {
+            const value = el.getAttribute(name);
+            if (value && !(name === "title" && /^#[0-9a-f]{6}$/.test(value))) texts.push(value.trim());
+        }
+    }
+    for (const option of document.querySelectorAll("select option")) texts.push(option.textContent.trim());
+    texts.push(document.title);
+    return texts;
+}"""
+
+
+def template_pattern(template: str):
+    import re
+
+    parts = re.split(r"\{\w+\}", template)
+    return re.compile("(.+)".join(re.escape(part) for part in parts), re.S), "".join(parts)
+
+
+def untranslated(texts: list[str], strings: dict) -> list[str]:
+    """The texts that are English dictionary strings (or instances of its templates) with a different Spanish."""
+    import re
+
+    english, spanish = strings["en"], strings["es"]
+    literal, patterns = set(), []
+    for key, value in english.items():
+        if value == spanish[key]:
+            continue
+        if "{" in value:
+            pattern, fixed = template_pattern(value)
+            if len(re.findall(r"[A-Za-z]", fixed)) >= 3:
+                patterns.append(pattern)
+        else:
+            literal.add(value)
+    literal -= set(spanish.values())  # "Auto" is both English (aspect) and Spanish (mode)
+    return [text for text in texts if text in literal or any(p.fullmatch(text) for p in patterns)]
+
+
+def unexplained(texts: list[str], strings: dict, data: list[str]) -> list[str]:
+    """The texts that are neither Spanish dictionary strings nor the engine's or the user's data."""
+    import re
+
+    patterns = [template_pattern(value)[0] for value in strings["es"].values()]
+    allowed = [re.compile(p) for p in (r"Aura Reflect", r"EN|ES|English|Español", r"\d+(:\d+)?", r"\d+\.\d", r"×",
+                                        r"https://you-aura-engine\.hf\.space")]
+    allowed += [re.compile(re.escape(d) + ".*", re.S) for d in data]
+    return [text for text in texts
+            if not any(p.fullmatch(text) for p in patterns) and not any(p.fullmatch(text) for p in allowed)]
+
+
+def test_the_studio_speaks_spanish_to_a_spanish_browser_switches_and_remembers(browser, tiny_sd):
+    context = browser.new_context(locale="es-ES", viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    with engine(tiny_sd) as local:
+        open_studio(page, local)
+        assert page.get_attribute("html", "lang") == "es"
+        assert page.text_content("#generate") == "Generar"
+        assert page.get_attribute("#prompt", "placeholder") == "tarde lluviosa en Tokio"
+        assert page.text_content("label[for=prompt]") == "Ambiente"
+        assert page.text_content("label[for=aspect]") == "Proporción"
+        assert page.text_content("#refine") == "Refinar"
+        assert page.text_content("#save") == "Guardar en la galería"
+        assert page.text_content("#engines-title") == "Motores"
+        assert page.text_content("label:has(input[value=cloud])").strip() == "Nube"
+        assert page.title() == "Aura Reflect — estudio de moodboards"
+        assert page.get_attribute("button[data-lang=es]", "aria-pressed") == "true"
+        page.wait_for_function("document.querySelector('#engines [data-engine=local] .engine-state').textContent === 'en línea'")
+
+        # Messages the studio builds are Spanish too: results, selection, errors, palette copies, gallery.
+        generate(page, "atardecer rosa", count=2)
+        wait_results(page, 2)
+        assert page.text_content("#results-meta").startswith("hecho en local · tiny-sd")
+        assert page.text_content("#selection-count") == "0 seleccionadas"
+        page.locator("#results .tile").nth(0).click()
+        assert page.text_content("#selection-count") == "1 seleccionada"
+        page.locator("#results .tile").nth(0).click()
+        page.click("#save")
+        page.wait_for_selector("#gallery .gallery-set")
+        page.click("#refine")
+        page.wait_for_selector("#error:not([hidden])")
+        assert page.text_content("#error") == "Selecciona una o más imágenes para refinarlas."
+        page.locator("#results .swatch").first.click()
+        page.wait_for_function("document.querySelector('#copy-status').textContent.startsWith('Copiado #')")
+        page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
+
+        strings = page.evaluate("import('./i18n.js').then((m) => m.STRINGS)")
+        assert set(strings["en"]) == set(strings["es"])
+        texts = page.evaluate(VISIBLE_TEXTS)
+        assert len(texts) > 60
+        assert untranslated(texts, strings) == []
+        assert unexplained(texts, strings, data=["atardecer rosa", "tiny-sd"]) == []
+
+        # Switch to English: everything, including what the studio built, changes at once.
+        page.click("button[data-lang=en]")
+        assert page.get_attribute("html", "lang") == "en"
+        assert page.text_content("#generate") == "Generate"
+        assert page.get_attribute("#prompt", "placeholder") == "rainy afternoon in Tokyo"
+        assert page.text_content("label[for=prompt]") == "Mood"
+        assert page.text_content("#results-meta").startswith("made by local")
+        assert page.text_content("#selection-count") == "0 selected"
+        assert page.text_content("#error") == "Select one or more images to refine."
+        assert page.text_content("#engines [data-engine=local] .engine-state") == "online"
+        assert page.text_content("#results .badge") == "local"
+        assert page.get_attribute("button[data-lang=en]", "aria-pressed") == "true"
+
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]")
+        assert page.get_attribute("html", "lang") == "en"
+        assert page.text_content("#generate") == "Generate"
+        assert page.text_content("#gallery-title") == "Gallery"
+
+        page.click("button[data-lang=es]")
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]")
+        assert page.text_content("#generate") == "Generar"
+        assert page.text_content("#gallery-title") == "Galería"
+    context.close()
+
+
+def test_an_english_browser_gets_the_english_studio(browser, tiny_sd):
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    with engine(tiny_sd) as local:
+        open_studio(page, local)
+        assert page.get_attribute("html", "lang") == "en"
+        assert page.text_content("#generate") == "Generate"
+        assert page.get_attribute("#prompt", "placeholder") == "rainy afternoon in Tokyo"
+        assert page.text_content("label[for=prompt]") == "Mood"
+        assert page.get_attribute("button[data-lang=en]", "aria-pressed") == "true"
+        strings = page.evaluate("import('./i18n.js').then((m) => m.STRINGS)")
+        spanish_only = {v for k, v in strings["es"].items() if v != strings["en"][k]}
+        assert not set(page.evaluate(VISIBLE_TEXTS)) & spanish_only
+    context.close()

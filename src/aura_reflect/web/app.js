@@ -11,16 +11,30 @@ import {
   withMode,
 } from "./engines.js";
 import { listSets, removeImage, saveSet } from "./gallery.js";
+import { applyTranslations, language, setLanguage, t } from "./i18n.js";
 
 const $ = (selector) => document.querySelector(selector);
 const STATUS_REFRESH_MS = 30_000;
+const COPY_STATUS_MS = 4_000;
+
+// A message of the studio's own, kept as its key so it can be shown again in another language.
+class StudioMessage extends Error {
+  constructor(key, params = {}) {
+    super(t(key, params));
+    this.key = key;
+    this.params = params;
+  }
+}
 
 const state = {
   config: { cloudUrl: null },
   health: { local: null, cloud: null },
-  results: [], // {b64, seed, width, height, engine, prompt}
+  results: [], // {b64, seed, width, height, engine, prompt, palette: [{hex, share}]}
+  meta: null, // {engine, model, width, height} of the results shown
   selected: new Set(),
   running: null, // {engine, base, requestId, stopProgress, controller}
+  error: null, // the error shown
+  progress: { key: "progress.starting", params: {} }, // the progress text shown
 };
 
 // --- engines ---------------------------------------------------------------------------------
@@ -47,15 +61,6 @@ function refreshEngines() {
   return Promise.all([refreshEngine("local"), refreshEngine("cloud")]);
 }
 
-const STATE_WORDS = {
-  online: "online",
-  loading: "loading",
-  offline: "offline",
-  error: "error",
-  cors: "blocked by CORS",
-  unset: "no URL set",
-};
-
 function renderEngines() {
   const root = $("#engines");
   root.replaceChildren();
@@ -65,37 +70,43 @@ function renderEngines() {
     card.className = `engine engine-${h.state}`;
     card.dataset.engine = engine;
     const title = document.createElement("h3");
-    title.innerHTML = `<span class="dot" aria-hidden="true"></span>${engine === "local" ? "Local" : "Cloud"}`;
+    const dot = document.createElement("span");
+    dot.className = "dot";
+    dot.setAttribute("aria-hidden", "true");
+    title.append(dot, t(`engine.${engine}`));
     const status = document.createElement("p");
     status.className = "engine-state";
-    status.textContent = STATE_WORDS[h.state] || "checking…";
+    const known = ["online", "loading", "offline", "error", "cors", "unset"].includes(h.state);
+    status.textContent = t(`engine.state.${known ? h.state : "checking"}`);
     const facts = document.createElement("dl");
     const rows = [
-      ["URL", engineUrl(engine) || "—"],
-      ["Device", h.device ?? "—"],
-      ["Model", h.model ?? "—"],
-      ["Scheduler", h.scheduler ?? "—"],
-      ["Round trip", h.rtt != null ? `${h.rtt} ms` : "—"],
+      ["url", engineUrl(engine) || "—"],
+      ["device", h.device ?? "—"],
+      ["model", h.model ?? "—"],
+      ["scheduler", h.scheduler ?? "—"],
+      ["round-trip", h.rtt != null ? t("engine.rtt", { ms: h.rtt }) : "—"],
     ];
-    if (h.state === "cors") rows.push(["Fix", `add ${location.origin} to the engine's ALLOW_ORIGINS`]);
-    if (h.error) rows.push(["Why", h.error]);
-    for (const [key, value] of rows) {
+    if (h.state === "cors") rows.push(["fix", t("engine.fixCors", { origin: location.origin })]);
+    if (h.error) rows.push(["why", h.error]);
+    for (const [field, value] of rows) {
       const dt = document.createElement("dt");
-      dt.textContent = key;
+      dt.textContent = t(`engine.fact.${field}`);
       const dd = document.createElement("dd");
       dd.textContent = value;
-      dd.dataset.field = key.toLowerCase().replace(" ", "-");
+      dd.dataset.field = field;
       facts.append(dt, dd);
     }
     const details = document.createElement("details");
-    details.innerHTML = "<summary>Details</summary>";
+    const summary = document.createElement("summary");
+    summary.textContent = t("engine.details");
+    details.append(summary);
     const pre = document.createElement("pre");
     pre.textContent = JSON.stringify({ optimizations: h.optimizations, queue: h.queue, dtype: h.dtype, version: h.version }, null, 2);
     details.append(pre);
     const check = document.createElement("button");
     check.type = "button";
-    check.textContent = "Check";
-    check.setAttribute("aria-label", `Check the ${engine} engine`);
+    check.textContent = t("engine.check");
+    check.setAttribute("aria-label", t(`engine.check.${engine}`));
     check.addEventListener("click", () => refreshEngine(engine));
     card.append(title, status, facts, details, check);
     root.append(card);
@@ -103,28 +114,39 @@ function renderEngines() {
 }
 
 // --- running a request -----------------------------------------------------------------------
+// The words for an error, in the current language. The engine's own messages stay as it sent them.
+function errorText(error) {
+  const message = error.key ? t(error.key, error.params) : error.message;
+  if (!(error instanceof EngineError)) return message;
+  const who = error.engine ? t(`error.who.${error.engine}`) : "";
+  if (error.kind === "overloaded") {
+    return error.retryAfter
+      ? t("error.retryIn", { who, message, seconds: error.retryAfter })
+      : t("error.overloaded", { who, message });
+  }
+  if (error.kind === "invalid") {
+    return error.field ? t("error.invalidField", { who, field: error.field, message }) : t("error.invalid", { who, message });
+  }
+  if (error.kind === "server") return t("error.server", { who, message });
+  if (error.kind === "cancelled") return t("error.cancelled");
+  return message;
+}
+
 function showError(error) {
   const box = $("#error");
+  state.error = error || null;
   if (!error) {
     box.hidden = true;
     box.textContent = "";
     return;
   }
-  let text = error.message;
-  if (error instanceof EngineError) {
-    const who = error.engine ? `${error.engine[0].toUpperCase()}${error.engine.slice(1)} engine: ` : "";
-    if (error.kind === "overloaded") {
-      text = `${who}busy — ${error.message}.${error.retryAfter ? ` Retry in ${error.retryAfter} s.` : ""}`;
-    } else if (error.kind === "invalid") {
-      text = `${who}invalid input${error.field ? ` (${error.field})` : ""}: ${error.message}`;
-    } else if (error.kind === "server") {
-      text = `${who}failed: ${error.message}`;
-    } else if (error.kind === "cancelled") {
-      text = "Cancelled.";
-    }
-  }
-  box.textContent = text;
+  box.textContent = errorText(error);
   box.hidden = false;
+}
+
+function showProgress(key, params = {}) {
+  state.progress = { key, params };
+  $("#progress-text").textContent = t(key, params);
 }
 
 function setBusy(busy) {
@@ -132,7 +154,7 @@ function setBusy(busy) {
   $("#progress").hidden = !busy;
   if (busy) {
     $("#progress-bar").removeAttribute("value");
-    $("#progress-text").textContent = "Starting…";
+    showProgress("progress.starting");
   }
 }
 
@@ -140,11 +162,11 @@ function onProgress(update) {
   const bar = $("#progress-bar");
   if (update.state === "queued") {
     bar.removeAttribute("value");
-    $("#progress-text").textContent = `Queued (position ${update.position})`;
+    showProgress("progress.queued", { position: update.position });
   } else {
     bar.max = update.total || 1;
     bar.value = update.step;
-    $("#progress-text").textContent = `Step ${update.step} of ${update.total}`;
+    showProgress("progress.step", { step: update.step, total: update.total });
   }
 }
 
@@ -154,7 +176,7 @@ async function runOnEngines(path, buildBody) {
   try {
     const outcome = await withMode(mode(), async (engine) => {
       const base = engineUrl(engine);
-      if (!base) throw new EngineError("unreachable", `No ${engine} engine URL is set.`, { engine });
+      if (!base) throw EngineError.localized("unreachable", `error.noUrl.${engine}`, {}, { engine });
       const requestId = newRequestId();
       const controller = new AbortController();
       const key = apiKey(engine);
@@ -181,7 +203,7 @@ async function runOnEngines(path, buildBody) {
 async function cancel() {
   const running = state.running;
   if (!running) return;
-  $("#progress-text").textContent = "Cancelling…";
+  showProgress("progress.cancelling");
   try {
     const response = await fetch(`${running.base}/jobs/${running.requestId}`, {
       method: "DELETE",
@@ -226,7 +248,7 @@ async function onGenerate(event) {
   event.preventDefault();
   const prompt = $("#prompt").value.trim();
   if (!prompt) {
-    showError(new Error("Describe a mood first."));
+    showError(new StudioMessage("error.noPrompt"));
     $("#prompt").focus();
     return;
   }
@@ -242,8 +264,8 @@ async function onRefine(event) {
   event.preventDefault();
   const chosen = selectedResults();
   const refinePrompt = $("#refine-prompt").value.trim();
-  if (!chosen.length) return showError(new Error("Select one or more images to refine."));
-  if (!refinePrompt) return showError(new Error("Say how to refine them, for example “darker, more neon”."));
+  if (!chosen.length) return showError(new StudioMessage("error.noSelection"));
+  if (!refinePrompt) return showError(new StudioMessage("error.noRefinePrompt"));
   const config = {};
   const steps = numberOrNull("#steps");
   const guidance = numberOrNull("#guidance");
@@ -270,10 +292,84 @@ function setResults(result, engine, prompt) {
     height: result.height,
     engine,
     prompt,
+    palette: Array.isArray(result.palettes?.[i]) ? result.palettes[i] : [],
   }));
+  state.meta = { engine, model: result.model, width: result.width, height: result.height };
   state.selected.clear();
-  $("#results-meta").textContent = `made by ${engine} · ${result.model} · ${result.width}×${result.height}`;
+  renderMeta();
   renderResults();
+}
+
+function renderMeta() {
+  const meta = state.meta;
+  $("#results-meta").textContent = meta
+    ? t("results.meta", { madeBy: t(`results.madeBy.${meta.engine}`), model: meta.model, width: meta.width, height: meta.height })
+    : "";
+}
+
+// --- palettes --------------------------------------------------------------------------------
+// A row of colour chips, each as wide as its share of the image; a click copies its hex.
+function paletteRow(palette, label) {
+  const colours = (Array.isArray(palette) ? palette : []).filter((c) => /^#[0-9a-f]{6}$/i.test(c?.hex ?? ""));
+  if (!colours.length) return null;
+  const row = document.createElement("div");
+  row.className = "palette";
+  row.setAttribute("role", "group");
+  row.setAttribute("aria-label", label);
+  for (const { hex, share } of colours) {
+    const fraction = Number.isFinite(Number(share)) ? Number(share) : 1 / colours.length;
+    const chip = document.createElement("button");
+    chip.type = "button";
+    chip.className = "swatch";
+    chip.dataset.hex = hex.toLowerCase();
+    chip.style.backgroundColor = hex;
+    chip.style.flexGrow = String(Math.max(fraction, 0.02));
+    chip.title = hex.toLowerCase();
+    chip.setAttribute("aria-label", t("palette.swatch", { hex: hex.toLowerCase(), percent: Math.round(fraction * 100) }));
+    chip.addEventListener("click", () => copyHex(hex.toLowerCase(), chip));
+    row.append(chip);
+  }
+  return row;
+}
+
+async function copyText(text) {
+  try {
+    if (navigator.clipboard?.writeText) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch {
+    /* not allowed here (no permission, insecure origin): try the old way */
+  }
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.style.position = "fixed";
+  area.style.opacity = "0";
+  document.body.append(area);
+  area.select();
+  let copied = false;
+  try {
+    copied = document.execCommand("copy");
+  } catch {
+    copied = false;
+  }
+  area.remove();
+  return copied;
+}
+
+let copyStatusTimer = null;
+
+async function copyHex(hex, chip) {
+  const copied = await copyText(hex);
+  chip?.focus();
+  const status = $("#copy-status");
+  status.textContent = t(copied ? "palette.copied" : "palette.copyFailed", { hex });
+  status.dataset.hex = hex;
+  clearTimeout(copyStatusTimer);
+  copyStatusTimer = setTimeout(() => {
+    status.textContent = "";
+  }, COPY_STATUS_MS);
 }
 
 function selectedResults() {
@@ -289,22 +385,33 @@ function renderResults() {
     button.type = "button";
     button.className = "tile";
     button.setAttribute("aria-pressed", String(state.selected.has(i)));
-    button.setAttribute("aria-label", `Image ${i + 1}${item.seed != null ? `, seed ${item.seed}` : ""}`);
+    button.setAttribute(
+      "aria-label",
+      item.seed != null ? t("tile.labelSeed", { n: i + 1, seed: item.seed }) : t("tile.label", { n: i + 1 }),
+    );
     const img = document.createElement("img");
     img.src = `data:image/png;base64,${item.b64}`;
-    img.alt = `${item.prompt} (image ${i + 1})`;
+    img.alt = t("tile.alt", { prompt: item.prompt, n: i + 1 });
     img.width = item.width;
     img.height = item.height;
     button.append(img);
     button.addEventListener("click", () => toggle(i));
     const badge = document.createElement("span");
     badge.className = `badge badge-${item.engine}`;
-    badge.textContent = item.engine;
+    badge.dataset.engine = item.engine;
+    badge.textContent = t(`badge.${item.engine}`);
     li.append(button, badge);
+    const palette = paletteRow(item.palette, t("palette.group", { n: i + 1 }));
+    if (palette) li.append(palette);
     list.append(li);
   });
   $("#results-empty").hidden = state.results.length > 0;
-  $("#selection-count").textContent = `${state.selected.size} selected`;
+  renderSelectionCount();
+}
+
+function renderSelectionCount() {
+  const count = state.selected.size;
+  $("#selection-count").textContent = t(`selection.count.${count === 1 ? "one" : "other"}`, { count });
 }
 
 function toggle(index) {
@@ -312,12 +419,12 @@ function toggle(index) {
   else state.selected.add(index);
   const tile = $("#results").children[index].querySelector(".tile");
   tile.setAttribute("aria-pressed", String(state.selected.has(index)));
-  $("#selection-count").textContent = `${state.selected.size} selected`;
+  renderSelectionCount();
 }
 
 function download() {
   const chosen = selectedResults();
-  if (!chosen.length) return showError(new Error("Select the images to download."));
+  if (!chosen.length) return showError(new StudioMessage("error.nothingToDownload"));
   showError(null);
   chosen.forEach((item, i) => {
     const link = document.createElement("a");
@@ -331,9 +438,10 @@ function download() {
 
 // --- gallery ---------------------------------------------------------------------------------
 async function save() {
-  if (!state.results.length) return showError(new Error("Nothing to save yet."));
+  if (!state.results.length) return showError(new StudioMessage("error.nothingToSave"));
   const { prompt, engine } = state.results[0];
-  await saveSet({ prompt, engine, images: state.results.map(({ b64, seed, width, height }) => ({ b64, seed, width, height })) });
+  const images = state.results.map(({ b64, seed, width, height, palette }) => ({ b64, seed, width, height, palette }));
+  await saveSet({ prompt, engine, images });
   showError(null);
   await renderGallery();
 }
@@ -347,29 +455,54 @@ async function renderGallery() {
     const figure = document.createElement("figure");
     figure.className = "gallery-set";
     const caption = document.createElement("figcaption");
-    caption.textContent = `${set.prompt} · ${set.engine} · ${new Date(set.createdAt).toLocaleString()}`;
+    const engineName = ["local", "cloud"].includes(set.engine) ? t(`badge.${set.engine}`) : set.engine;
+    caption.textContent = `${set.prompt} · ${engineName} · ${new Date(set.createdAt).toLocaleString(language())}`;
     const list = document.createElement("ul");
     list.className = "grid small";
     set.images.forEach((image, index) => {
       const li = document.createElement("li");
       const img = document.createElement("img");
       img.src = `data:image/png;base64,${image.b64}`;
-      img.alt = `${set.prompt} (saved image ${index + 1})`;
+      img.alt = t("gallery.alt", { prompt: set.prompt, n: index + 1 });
       const remove = document.createElement("button");
       remove.type = "button";
       remove.className = "remove";
       remove.textContent = "×";
-      remove.setAttribute("aria-label", `Remove saved image ${index + 1} of “${set.prompt}”`);
+      remove.setAttribute("aria-label", t("gallery.remove", { n: index + 1, prompt: set.prompt }));
       remove.addEventListener("click", async () => {
         await removeImage(set.id, index);
         await renderGallery();
       });
       li.append(img, remove);
+      // Sets saved before palettes existed have none.
+      const palette = paletteRow(image.palette, t("palette.group", { n: index + 1 }));
+      if (palette) li.append(palette);
       list.append(li);
     });
     figure.append(list, caption);
     root.append(figure);
   }
+}
+
+// --- language --------------------------------------------------------------------------------
+function renderLanguage() {
+  for (const button of document.querySelectorAll("button[data-lang]")) {
+    button.setAttribute("aria-pressed", String(button.dataset.lang === language()));
+  }
+}
+
+// Everything the studio builds itself, again in the current language.
+function switchLanguage(lang) {
+  setLanguage(lang);
+  renderLanguage();
+  renderEngines();
+  renderMeta();
+  renderResults();
+  showError(state.error);
+  $("#progress-text").textContent = t(state.progress.key, state.progress.params);
+  const status = $("#copy-status");
+  if (status.textContent && status.dataset.hex) status.textContent = t("palette.copied", { hex: status.dataset.hex });
+  return renderGallery();
 }
 
 // --- start -----------------------------------------------------------------------------------
@@ -391,11 +524,16 @@ function saveUrls() {
 }
 
 async function start() {
+  applyTranslations();
+  renderLanguage();
   try {
     const response = await fetch("ui/config", { cache: "no-store" });
     if (response.ok) state.config = await response.json();
   } catch {
     /* served elsewhere: no defaults */
+  }
+  for (const button of document.querySelectorAll("button[data-lang]")) {
+    button.addEventListener("click", () => switchLanguage(button.dataset.lang));
   }
   restoreSettings();
   $("#generate-form").addEventListener("submit", onGenerate);
@@ -406,8 +544,9 @@ async function start() {
   $("#new").addEventListener("click", () => {
     $("#prompt").value = "";
     state.results = [];
+    state.meta = null;
     state.selected.clear();
-    $("#results-meta").textContent = "";
+    renderMeta();
     showError(null);
     renderResults();
     $("#prompt").focus();

@@ -1,10 +1,15 @@
 // Talking to engines: one error type, the Local / Cloud / Auto rules, progress and cancel.
 
+import { t } from "./i18n.js";
+
 export class EngineError extends Error {
   // kind: unreachable | cors | timeout | overloaded | invalid | cancelled | server
-  constructor(kind, message, { engine = null, status = null, retryAfter = null, field = null } = {}) {
+  // key, params: the studio's own message (i18n.js), so it can be shown again in another language.
+  constructor(kind, message, { engine = null, status = null, retryAfter = null, field = null, key = null, params = {} } = {}) {
     super(message);
     this.kind = kind;
+    this.key = key;
+    this.params = params;
     this.engine = engine;
     this.status = status;
     this.retryAfter = retryAfter;
@@ -14,6 +19,11 @@ export class EngineError extends Error {
   // Auto mode moves to the cloud on these; an invalid request would fail there too.
   get worthFallback() {
     return ["unreachable", "timeout", "overloaded", "server"].includes(this.kind);
+  }
+
+  // An error whose message is the studio's, from the dictionary.
+  static localized(kind, key, params = {}, opts = {}) {
+    return new EngineError(kind, t(key, params), { ...opts, key, params });
   }
 }
 
@@ -45,7 +55,7 @@ async function errorFromResponse(response, engine) {
   const message = detail.message || payload?.detail || `HTTP ${response.status}`;
   const retryAfter = Number(response.headers.get("Retry-After")) || null;
   const opts = { engine, status: response.status, retryAfter, field: detail.field ?? null };
-  if (response.status === 499) return new EngineError("cancelled", "Cancelled.", opts);
+  if (response.status === 499) return EngineError.localized("cancelled", "error.cancelled", {}, opts);
   if (response.status === 413 || response.status === 422) return new EngineError("invalid", message, opts);
   if (response.status === 503 || response.status === 429) return new EngineError("overloaded", message, opts);
   if (response.status >= 500) return new EngineError("server", message, opts);
@@ -69,18 +79,15 @@ export async function callEngine(engine, base, path, { method = "GET", body, sig
       cache: "no-store",
     });
   } catch (error) {
-    if (signal?.aborted) throw new EngineError("cancelled", "Cancelled.", { engine });
-    if (timeout.aborted) throw new EngineError("timeout", `The ${engine} engine did not answer within ${timeoutMs / 1000} s.`, { engine });
+    if (signal?.aborted) throw EngineError.localized("cancelled", "error.cancelled", {}, { engine });
+    if (timeout.aborted) {
+      throw EngineError.localized("timeout", `error.timeout.${engine}`, { seconds: timeoutMs / 1000 }, { engine });
+    }
     const crossOrigin = new URL(base, location.href).origin !== location.origin;
     if (crossOrigin && (await reachableWithoutCors(base))) {
-      throw new EngineError(
-        "cors",
-        `The ${engine} engine at ${base} is running but does not allow this page's origin (${location.origin}). ` +
-          `Add ${location.origin} to its ALLOW_ORIGINS setting.`,
-        { engine },
-      );
+      throw EngineError.localized("cors", `error.cors.${engine}`, { base, origin: location.origin }, { engine });
     }
-    throw new EngineError("unreachable", `The ${engine} engine at ${base} is unreachable.`, { engine });
+    throw EngineError.localized("unreachable", `error.unreachable.${engine}`, { base }, { engine });
   }
   if (!response.ok) throw await errorFromResponse(response, engine);
   return response.json();
