@@ -308,41 +308,6 @@ def evaluate(model_dir: Path = MODEL, sheet: Path | None = None, retrain_judge: 
     return results
 
 
-def targets_met(r: dict) -> bool:
-    return (all(v >= TARGETS["attribute"] for v in r["attributes"].values()) and r["attributes"]["hue"] >= TARGETS["hue"]
-            and r["spanish_gap"] <= TARGETS["spanish_gap"] and r["filler_cost"] <= TARGETS["filler_cost"])
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=MODEL)
-    parser.add_argument("--sheet", type=Path, default=None)
-    parser.add_argument("--retrain-judge", action="store_true")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
-    args = parser.parse_args()
-    torch.set_num_threads(2)
-    r = evaluate(args.model, args.sheet, args.retrain_judge)
-    print("the world's own renders of random scenes: " + ", ".join(f"{k} {v:.1%}" for k, v in r["world_ceiling"].items()))
-    print("the world's own renders of these prompts (the ceiling): "
-          + ", ".join(f"{k} {v:.1%}" for k, v in r["prompt_ceiling"]["attributes"].items()))
-    for colour, value in r["per_colour"].items():
-        print(f"  colour:{colour:12s} {value:6.1%}")
-    for attr, value in r["attributes"].items():
-        target = TARGETS["hue"] if attr == "hue" else TARGETS["attribute"]
-        print(f"{attr:12s} {value:6.1%}  ({r['checks'][attr]} checks, target ≥ {target:.0%})")
-    print(f"English {r['english']:.1%}, Spanish {r['spanish']:.1%} (gap {r['spanish_gap'] * 100:+.1f} points, target ≤ 5)")
-    print(f"filler words: {r['filler']:.1%} against {r['filler_clean_twins']:.1%} without them "
-          f"(cost {r['filler_cost']:.1%}, target ≤ 5%)")
-    print(f"overall {r['overall']:.1%}; {r['prompts']} prompts × {len(SEEDS)} seeds in {r['seconds']}s")
-    if args.json:
-        args.json.write_text(json.dumps(r, indent=2, ensure_ascii=False) + "\n")
-    print("targets met" if r["met"] else "targets NOT met")
-
-
-if __name__ == "__main__":
-    main()
-
-
 # --- the world's own reading of a prompt: how far the world itself meets each check -----------------
 def scene_for(text: str) -> world.Scene | None:
     """The scene the vocabulary's tables read in ``text`` (longest phrases first; unknown words
@@ -419,3 +384,39 @@ def prompt_ceiling(judge: Judge | None, seeds: int = 4) -> dict:
         if np.mean(hits) < 1:
             failing[prompt.text] = round(float(np.mean(hits)), 2)
     return {"attributes": {k: round(float(np.mean(v)), 3) for k, v in per.items()}, "failing": failing}
+
+
+def targets_met(r: dict) -> bool:
+    return (all(v >= TARGETS["attribute"] for v in r["attributes"].values()) and r["attributes"]["hue"] >= TARGETS["hue"]
+            and r["spanish_gap"] <= TARGETS["spanish_gap"] and r["filler_cost"] <= TARGETS["filler_cost"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=MODEL)
+    parser.add_argument("--sheet", type=Path, default=None)
+    parser.add_argument("--retrain-judge", action="store_true")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    r = evaluate(args.model, args.sheet, args.retrain_judge)
+    print("the world's own renders of random scenes: " + ", ".join(f"{k} {v:.1%}" for k, v in r["world_ceiling"].items()))
+    print("the world's own renders of these prompts (the ceiling): "
+          + ", ".join(f"{k} {v:.1%}" for k, v in r["prompt_ceiling"]["attributes"].items()))
+    for colour, value in r["per_colour"].items():
+        print(f"  colour:{colour:12s} {value:6.1%}")
+    for attr, value in r["attributes"].items():
+        target = TARGETS["hue"] if attr == "hue" else TARGETS["attribute"]
+        print(f"{attr:12s} {value:6.1%}  ({r['checks'][attr]} checks, target ≥ {target:.0%})")
+    print(f"English {r['english']:.1%}, Spanish {r['spanish']:.1%} (gap {r['spanish_gap'] * 100:+.1f} points, target ≤ 5)")
+    print(f"filler words: {r['filler']:.1%} against {r['filler_clean_twins']:.1%} without them "
+          f"(cost {r['filler_cost']:.1%}, target ≤ 5%)")
+    print(f"overall {r['overall']:.1%}; {r['prompts']} prompts × {len(SEEDS)} seeds in {r['seconds']}s")
+    if args.json:
+        args.json.write_text(json.dumps(r, indent=2, ensure_ascii=False) + "\n")
+    print("targets met" if r["met"] else "targets NOT met")
+
+
+if __name__ == "__main__":
+    main()
+
