@@ -298,14 +298,19 @@ def contact_sheet(rendered, path: Path, per_row: int = 8, scale: int = 2) -> Non
     sheet.save(path)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(doc: str) -> argparse.Namespace:
+    """The command line both evaluations take; sets the two threads they are measured with."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--sheet", type=Path, default=None)
     parser.add_argument("--retrain-judge", action="store_true")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
-    args = parser.parse_args()
     torch.set_num_threads(2)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args(__doc__)
     results = evaluate(args.model, args.sheet, args.retrain_judge)
     for key, value in results["per_attribute"].items():
         print(f"  {key:18s} {value:6.1%}")

@@ -19,7 +19,6 @@ within 5 points of English, the filler prompts within 5% of the same prompts wit
 
 from __future__ import annotations
 
-import argparse
 import colorsys
 import json
 import random
@@ -32,7 +31,7 @@ import torch
 
 from . import vocabulary as V
 from . import world
-from .eval import MODEL, SEEDS, Judge, _judge_input, contact_sheet, generate, load_pipeline, train_judge
+from .eval import MODEL, SEEDS, Judge, _judge_input, contact_sheet, generate, load_pipeline, parse_args, train_judge
 
 ROOT = Path(__file__).resolve().parents[1]
 JUDGE = ROOT / "training" / "runs" / "judge-families.safetensors"
@@ -392,13 +391,7 @@ def targets_met(r: dict) -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=MODEL)
-    parser.add_argument("--sheet", type=Path, default=None)
-    parser.add_argument("--retrain-judge", action="store_true")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
-    args = parser.parse_args()
-    torch.set_num_threads(2)
+    args = parse_args(__doc__)
     r = evaluate(args.model, args.sheet, args.retrain_judge)
     print("the world's own renders of random scenes: " + ", ".join(f"{k} {v:.1%}" for k, v in r["world_ceiling"].items()))
     print("the world's own renders of these prompts (the ceiling): "
