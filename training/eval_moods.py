@@ -344,8 +344,6 @@ def scene_for(text: str) -> world.Scene | None:
         place = "city"
     kind = motif or (V.PLACES[place].layout if place else "field")
     time = (get("time") or [None])[0]
-    if place == "sunset" and time is None:
-        time = None
     style = (get("style") or [None])[0]
     if style and time is None:
         time = V.STYLES[style].time

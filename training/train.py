@@ -499,7 +499,7 @@ class Run:
         self.elapsed_before, self.started = 0.0, time.perf_counter()
         self.resumes = 0
         self.saved = self.checkpoints.load()
-        self.stage_done: dict[str, dict[str, torch.Tensor]] = {}
+        self.carry: dict[str, torch.Tensor] = {}  # saved with every later checkpoint (the finished VAE)
         if self.saved:
             tensors, state = self.saved
             self.rows = [tuple(row) for row in state["rows"]]
@@ -529,7 +529,7 @@ class Run:
     def save(self, stage: str, step: int, tensors: dict[str, torch.Tensor], state: dict) -> None:
         state = {**state, "stage": stage, "step": step, "rows": self.rows, "elapsed": self.elapsed(),
                  "resumes": self.resumes}
-        self.checkpoints.save({**tensors, **self.stage_done.get("carry", {})}, state)
+        self.checkpoints.save({**tensors, **self.carry}, state)
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -568,7 +568,7 @@ def train(cfg: Config, out: Path, log_path: Path | None = None, device: str = "c
     vae.register_to_config(scaling_factor=scale)
     latents = {k: z * scale for k, z in latents.items()}
     # Later checkpoints carry the finished VAE, so a resume skips its stage.
-    run.stage_done["carry"] = {**module_tensors("vae", vae), "vae_loss": torch.tensor(vae_loss)}
+    run.carry = {**module_tensors("vae", vae), "vae_loss": torch.tensor(vae_loss)}
 
     text_encoder = make_text_encoder(vocab_size, cfg).to(dev)
     unet = make_unet().to(dev)

@@ -21,7 +21,6 @@ from . import vocabulary as V
 # --- the first world's grammar, kept: its evaluation still runs ---------------------------------
 COLORS = {name: V.COLOURS[name].rgb for name in ("red", "orange", "yellow", "green", "blue", "purple", "pink",
                                                   "black", "white")}
-CHROMATIC = [c for c in COLORS if c not in ("black", "white")]
 VARIANTS = ("light", "dark", "pastel", "neon")
 SCENES = ("sunset", "ocean", "mountains", "forest", "city", "night", "desert", "flowers", "rain")
 SHAPES = tuple(V.MOTIFS)
@@ -98,10 +97,6 @@ class Scene:
     classic: bool = False  # expressible in the first world's grammar
 
     @property
-    def colors(self) -> tuple[str, ...]:
-        return self.named
-
-    @property
     def family(self) -> str:
         return family_of(self.kind)
 
@@ -115,10 +110,9 @@ class Scene:
 
 
 # --- sampling --------------------------------------------------------------------------------
-def _paint(rng: random.Random, allow: list[str] | None = None, variant_p: float = 0.35,
-           variants: tuple[str, ...] = VARIANTS) -> Paint:
+def _paint(rng: random.Random, allow: list[str] | None = None, variant_p: float = 0.35) -> Paint:
     name = rng.choice(allow or list(COLORS))
-    variant = rng.choice(variants) if rng.random() < variant_p else None
+    variant = rng.choice(VARIANTS) if rng.random() < variant_p else None
     if V.COLOURS[name].families[0] in ("black", "white", "grey"):  # a "light black" is just grey
         variant = None
     return Paint(name, variant)
