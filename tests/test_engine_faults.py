@@ -197,7 +197,8 @@ def test_progress_and_cancel_by_request_id(queued_server):
         queued = pool.submit(server.client.post, "/generate", json={**BODY, "requestId": "job-queued-1"})
         wait_until(lambda: server.worker.depth == 1)
         assert server.client.get("/jobs/job-queued-1").json() == {
-            "id": "job-queued-1", "state": "queued", "step": 0, "total": 2, "position": 1}
+            "id": "job-queued-1", "state": "queued", "step": 0, "total": 2, "position": 1,
+            "previews": None, "previewStep": None}
         duplicate = server.client.post("/generate", json={**BODY, "requestId": "job-queued-1"})
         assert duplicate.status_code == 422 and duplicate.json()["error"]["field"] == "requestId"
 

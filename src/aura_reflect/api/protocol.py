@@ -147,6 +147,13 @@ class JobProgress(BaseModel):
     step: int = Field(description="Denoising steps done.")
     total: int = Field(description="Denoising steps the job will run.")
     position: int = Field(description="Place in the queue (1 = next); 0 while running.")
+    previews: list[str] | None = Field(
+        default=None,
+        description="While running: a small base64 PNG per image being denoised, made from the current latents "
+        "(the latent grid's size, e.g. 64×64 for a 512² SD image); null before the first step or when the "
+        "model has no latent-to-RGB factors.",
+    )
+    previewStep: int | None = Field(default=None, description="The step the previews show.")
 
 
 class UiConfig(BaseModel):

@@ -133,8 +133,9 @@ async def health(serving: Serving) -> JSONResponse:
 @router.get("/jobs/{job_id}", response_model=JobProgress, responses={404: {"model": ErrorResponse}},
             dependencies=Protected)
 async def job_progress(job_id: str, serving: Serving) -> JobProgress:
-    """Progress of a queued or running request sent with `requestId`; 404 once it has finished."""
-    progress = serving.worker.progress(job_id)
+    """Progress of a queued or running request sent with `requestId`, with previews of its images
+    while it runs; 404 once it has finished."""
+    progress = await serving.progress(job_id)
     if progress is None:
         raise NotFound("jobId", f"no queued or running request {job_id!r}")
     return JobProgress(**progress)

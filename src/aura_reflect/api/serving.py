@@ -24,6 +24,7 @@ from ..engine.families import resolve_size, snap_size
 from ..engine.images import decode_image, encode_image
 from ..engine.loader import LoadedModel, ModelProfile, names_model, read_profile, resolve_model_path
 from ..engine.palette import PNG_TEXT_KEY, dominant_colours, palette_json
+from ..engine.previews import encode_preview, preview_images
 from ..engine.pipeline import (
     MAX_SCHEDULE_STEPS,
     GenerationRequest,
@@ -178,6 +179,33 @@ class ServingEngine:
         job = Job("load", None, model_path=path)
         self.worker.submit(job)
         return await self._wait(job, None)
+
+    async def progress(self, job_id: str) -> dict | None:
+        """A job's progress (``EngineWorker.progress``) and, while it runs, previews of its images."""
+        progress = self.worker.progress(job_id)
+        job = self.worker.jobs_by_id.get(job_id)
+        if progress is None or job is None or progress["state"] != "running":
+            return progress
+        preview = await asyncio.to_thread(self._preview, job)
+        if preview is not None:
+            progress["previewStep"], progress["previews"] = preview
+        return progress
+
+    def _preview(self, job: Job) -> tuple[int, list[str]] | None:
+        """The job's latest latents as small PNGs, made once per step however often it is polled."""
+        control, model = job.control, self.worker.model
+        step, latents = control.step, control.latents
+        if latents is None or model is None or model.latent_rgb is None:
+            return None
+        cached = control.preview
+        if cached is not None and cached[0] == step:
+            return cached
+        try:
+            images = preview_images(latents, model.latent_rgb)
+        except ValueError:  # a VAE whose latents the factors do not fit: no preview, not an error
+            return None
+        control.preview = (step, [encode_preview(image) for image in images])
+        return control.preview
 
     async def _wait(self, job: Job, is_disconnected: Disconnected | None):
         """Await the job; past the deadline, or once the client is gone, drop or stop its work."""

@@ -19,6 +19,7 @@ import torch
 from ..core.config import LIGHTNING_STEPS, Settings
 from ..errors import ModelLoadError
 from .families import Family
+from .references import is_local_reference
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,6 @@ def _check_safetensors_file(path: Path, variable: str) -> None:
 def apply_lcm_lora(pipe, reference: str, family: Family, settings: Settings) -> FastPath:
     """Load an LCM-LoRA (hub id, folder or .safetensors file), fuse it and switch to ``LCMScheduler``."""
     from diffusers import LCMScheduler
-
-    from .loader import is_local_reference  # at call time: the loader imports this module
 
     variable = "SD_LCM_LORA_ID"
     kwargs: dict[str, Any] = {"use_safetensors": True}
@@ -103,8 +102,6 @@ def lightning_steps(file_name: str, settings: Settings) -> int:
 
 def resolve_lightning_file(reference: str) -> Path:
     """``repo:file.safetensors`` on the hub, or a local .safetensors file."""
-    from .loader import is_local_reference  # at call time: the loader imports this module
-
     variable = "SD_LIGHTNING_UNET"
     if is_local_reference(reference):
         path = Path(reference).expanduser().resolve()

@@ -21,6 +21,8 @@ from ..core.config import Settings
 from ..errors import InvalidInput, ModelLoadError
 from .fast_paths import FastPath, apply_fast_path, compile_pipeline, uncompile_pipeline
 from .families import AUTO_RATIO, TIERS, Family, family_from_model_index, resolve_size
+from .previews import FAMILY_LATENT_RGB, LatentRGB
+from .references import is_local_reference
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,8 @@ class ModelProfile:
     # Models trained at a small native size (the embedded one) render there, per aspect ratio,
     # and are upscaled to the requested size; None: render at the requested size.
     native_sizes: dict[str, tuple[int, int]] | None = None
+    # Latents → RGB for live previews: the model card's fitted factors, else its family's.
+    latent_rgb: LatentRGB | None = None
 
     def render_size(self, aspect_ratio: str, output: tuple[int, int]) -> tuple[int, int]:
         """The size the pipeline runs at for an output of ``output`` pixels."""
@@ -91,6 +95,7 @@ class LoadedModel:
     default_guidance = property(lambda self: self.profile.default_guidance)
     native_sizes = property(lambda self: self.profile.native_sizes)
     vae_scale_factor = property(lambda self: self.profile.vae_scale_factor)
+    latent_rgb = property(lambda self: self.profile.latent_rgb)
 
     def render_size(self, aspect_ratio: str, output: tuple[int, int]) -> tuple[int, int]:
         return self.profile.render_size(aspect_ratio, output)
@@ -122,10 +127,6 @@ def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
     if precision == "auto":
         return torch.float16 if device.type in ("cuda", "mps") else torch.float32
     return {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[precision]
-
-
-def is_local_reference(model_id: str) -> bool:
-    return model_id.startswith(("/", "./", "../", "~")) or Path(model_id).expanduser().exists()
 
 
 def check_local_model(folder: Path) -> dict:
@@ -185,6 +186,10 @@ def build_profile(
     for ratio, (w, h) in (native_sizes or {}).items():
         if w % 8 or h % 8:  # diffusers' pipelines refuse other sizes
             raise ModelLoadError(f"{AURA_MODEL_CARD}: native size {w}×{h} for {ratio} is not a multiple of 8")
+    try:
+        latent_rgb = LatentRGB.from_card(card["latent_rgb"]) if "latent_rgb" in card else FAMILY_LATENT_RGB.get(family)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelLoadError(f"{AURA_MODEL_CARD}: latent_rgb is invalid ({error})") from None
     if fast_path is not None:  # LCM / Lightning: their own step count and guidance
         default_steps, default_guidance = fast_path.default_steps, fast_path.default_guidance
     else:
@@ -200,6 +205,7 @@ def build_profile(
         default_guidance=default_guidance,
         vae_scale_factor=vae_scale_factor,
         native_sizes=native_sizes,
+        latent_rgb=latent_rgb,
     )
 
 

@@ -77,8 +77,11 @@ class StepControl:
     step: int = 0
     total: int = 0
     done_before: int = 0  # steps of earlier pipeline calls in the same job (refine runs one per size)
-    latents: torch.Tensor | None = None  # the latest step's latents: re-decoded if the VAE fails
+    # The latest step's latents of this job's images (a reference, never a copy): re-decoded if the
+    # VAE fails, and what live previews are made from.
+    latents: torch.Tensor | None = None
     last_progress: float = field(default_factory=time.monotonic)  # the watchdog reads this
+    preview: tuple[int, list[str]] | None = None  # the last preview made (step, base64 PNGs)
 
     def advance(self, step: int) -> None:
         """Record that step ``step`` (0-based) of the current pipeline call is done."""
@@ -177,7 +180,7 @@ def generate_batch(
     negatives = None
     if first.negative_prompt is not None:
         negatives = [request.negative_prompt for request in requests for _ in request.seeds]
-    batch_control = BatchControl(controls, total_steps(first))
+    batch_control = BatchControl(controls, total_steps(first), [len(request.seeds) for request in requests])
     started = time.perf_counter()
     images = _run_guarded(
         model,
@@ -219,15 +222,18 @@ class BatchControl(StepControl):
     """One pipeline call's callback for several jobs: progress to each; it stops only when all of
     them are cancelled (a cancelled job's images are dropped by the worker)."""
 
-    def __init__(self, controls: list[StepControl], total: int):
+    def __init__(self, controls: list[StepControl], total: int, counts: list[int]):
         super().__init__()
         self.controls = controls
+        self.rows = [(sum(counts[:i]), sum(counts[: i + 1])) for i in range(len(counts))]
         for control in controls:
             control.total = total
 
     def callback(self, pipe, step: int, timestep, kwargs):
-        self.latents = kwargs.get("latents")
-        for control in self.controls:
+        latents = self.latents = kwargs.get("latents")
+        for control, (start, end) in zip(self.controls, self.rows):
+            if latents is not None:
+                control.latents = latents[start:end]  # a view: no copy, no device synchronisation
             control.advance(step)
         if all(control.cancel.is_set() for control in self.controls):
             raise Cancelled("cancelled")
