@@ -204,3 +204,20 @@ def test_mood_evaluation_is_held_out_and_balanced(training_captions):
         added = set(prompt.text.split()) - set(prompt.source.split())
         assert added and added <= set(held_out), prompt
     assert all(p.hues or p.light or p.saturation or p.temperature or p.scene for p in ENGLISH + SPANISH)
+
+
+def test_latent_rgb_fit_recovers_a_linear_map():
+    import torch
+
+    from training.latent_rgb import fit_latent_rgb
+
+    gen = torch.Generator().manual_seed(0)
+    latents = torch.randn(6, 4, 8, 8, generator=gen)
+    factors = torch.randn(4, 3, generator=gen) * 0.3
+    bias = torch.tensor([0.1, -0.2, 0.05])
+    small = torch.einsum("nchw,ck->nkhw", latents, factors) + bias.view(1, 3, 1, 1)
+    images = small.repeat_interleave(4, dim=2).repeat_interleave(4, dim=3)  # each latent pixel covers 4×4
+    mapping, error = fit_latent_rgb(latents, images)
+    assert torch.allclose(torch.tensor(mapping.factors), factors, atol=1e-4)
+    assert torch.allclose(torch.tensor(mapping.bias), bias, atol=1e-4)
+    assert error < 0.01

@@ -8,7 +8,7 @@ Stages: render a captioned dataset (``world.py``, words from ``vocabulary.py``) 
 tokenizer → train the VAE (factor 8, 128 px) → encode the dataset to latents → train the UNet and the
 text encoder together (epsilon objective, min-SNR weighting, 10% empty captions for classifier-free
 guidance, real unknown words inserted and words dropped, EMA weights) → ``save_pretrained`` a
-StableDiffusionPipeline plus ``aura.json`` (native sizes and defaults for the engine).
+StableDiffusionPipeline plus ``aura.json`` (native sizes, defaults and live-preview factors for the engine).
 
 Every ``checkpoint_every`` steps the run writes ``--checkpoints``/ckpt.safetensors (weights, EMA,
 optimizer moments, random generator states, the loss log); run the same command again after any
@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from . import vocabulary, world
+from .latent_rgb import fit_latent_rgb
 from .tokenizer import save_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -608,6 +609,9 @@ def train(cfg: Config, out: Path, log_path: Path | None = None, device: str = "c
             "latent_scaling_factor": round(scale, 5),
         },
     }
+    # The live previews' latent → RGB map for this VAE (training/latent_rgb.py).
+    preview_map, preview_error = fit_latent_rgb(latents["1:1"][:512].cpu(), to_tensor(data["1:1"]["images"][:512]))
+    summary["latent_rgb"] = {**preview_map.as_card(), "mean_abs_error_8bit": round(preview_error, 2)}
     (out / "aura.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
