@@ -174,6 +174,11 @@ def test_progress_moves_and_cancel_stops_the_work_on_the_engine(page, tiny_sd):
             )
             value = float(page.get_attribute("#progress-bar", "value"))
             assert 3 <= value < 60
+            # The engine's previews of the image being denoised, shown while it runs.
+            page.wait_for_function("[...document.querySelectorAll('#previews img')].some((i) => i.naturalWidth > 0)")
+            assert page.locator("#previews img").count() == 1
+            grid = 512 // local.worker.model.vae_scale_factor
+            assert page.evaluate("document.querySelector('#previews img').naturalWidth") == grid
             page.click("#cancel")
             page.wait_for_selector("#error:not([hidden])")
             assert page.text_content("#error") == "Cancelled."
@@ -184,7 +189,7 @@ def test_progress_moves_and_cancel_stops_the_work_on_the_engine(page, tiny_sd):
             stopped_at = len(calls)
             time.sleep(0.5)
             assert len(calls) == stopped_at < 60  # the engine stopped denoising, not just the page
-            assert page.is_hidden("#progress")
+            assert page.is_hidden("#progress") and page.locator("#previews img").count() == 0
         finally:
             handle.remove()
         # The engine serves the next request.

@@ -156,6 +156,18 @@ function setBusy(busy) {
     $("#progress-bar").removeAttribute("value");
     showProgress("progress.starting");
   }
+  $("#previews").replaceChildren();
+}
+
+// The engine's previews of the running job's latents (tiny: the latent grid), drawn scaled up.
+function showPreviews(previews) {
+  const box = $("#previews");
+  while (box.children.length > previews.length) box.lastElementChild.remove();
+  previews.forEach((b64, i) => {
+    const img = box.children[i] || box.appendChild(document.createElement("img"));
+    img.alt = "";
+    img.src = `data:image/png;base64,${b64}`;
+  });
 }
 
 function onProgress(update) {
@@ -167,6 +179,7 @@ function onProgress(update) {
     bar.max = update.total || 1;
     bar.value = update.step;
     showProgress("progress.step", { step: update.step, total: update.total });
+    if (update.previews) showPreviews(update.previews);
   }
 }
 
