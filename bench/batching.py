@@ -1,7 +1,7 @@
 """Micro-batching: 8 concurrent clients vs the same requests one by one, batching off and on, one run.
 
     python bench/batching.py                      # the embedded model on this machine
-    python bench/batching.py --requests 32 --images 1 --wait-ms 10
+    python bench/batching.py --requests 32 --images 1 --wait-ms 0
 
 For each engine configuration (AURA_MAX_BATCH=1, i.e. off; then AURA_MAX_BATCH=8 with
 AURA_BATCH_WAIT_MS) a real `aura serve` is started and sent the same requests twice: one by one, then
@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=1)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--max-batch", type=int, default=8)
-    parser.add_argument("--wait-ms", type=float, default=10)
+    parser.add_argument("--wait-ms", type=float, default=0, help="AURA_BATCH_WAIT_MS of the batching engine")
     args = parser.parse_args()
     prompts = ["rainy neon city at night", "warm pastel gradient with a yellow circle",
                "a purple night sky over dark mountains", "calm blue ocean"]

@@ -82,3 +82,33 @@ def test_metrics_count_requests_latencies_and_queue(batching_server):
     images = [s.value for s in families["aura_images_generated"].samples
               if s.name.endswith("_total") and s.labels["endpoint"] == "generate"]
     assert images and images[0] >= 1
+
+
+def test_requests_that_arrive_while_a_call_runs_share_the_next_one_and_a_lone_one_never_waits(tiny_sd):
+    """The default: no wait for companions; those queued during a call are the next call's batch."""
+    import threading
+    import time
+
+    settings = settings_from_env(SD_MODEL_ID=tiny_sd, SD_STEPS="3", AURA_MAX_BATCH="8", AURA_RATE_LIMIT="0")
+    assert settings.batch_wait_ms == 0
+    with EngineServer(settings) as server, ThreadPoolExecutor(4) as pool:
+        sizes: list[int] = []
+        server.worker.on_batch = sizes.append
+        gate = threading.Event()
+        handle = server.worker.model.text2img.unet.register_forward_pre_hook(lambda module, args: gate.wait(30))
+        try:
+            first = pool.submit(server.client.post, "/generate", json=body(0))
+            deadline = time.monotonic() + 30
+            while server.worker.running is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            others = [pool.submit(server.client.post, "/generate", json=body(i)) for i in (2, 1, 3)]
+            while server.worker.depth < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert server.worker.depth == 3  # held behind the running call
+        finally:
+            gate.set()
+            handle.remove()
+        assert first.result().status_code == 200 and all(f.result().status_code == 200 for f in others)
+        assert sizes == [1, 1 + 2 + 2]  # the first alone, at once; the three that waited, together
+        lone = server.client.post("/generate", json=body(0))
+        assert lone.status_code == 200 and sizes[-1] == 1

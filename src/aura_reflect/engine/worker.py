@@ -201,9 +201,11 @@ class EngineWorker:
     def _take_batch(self) -> list[Job]:
         """The jobs to run next (called with the lock held).
 
-        A generation takes queued companions that can share its pipeline call (same model and
-        ``pipeline.batch_key``), up to ``max_batch`` images, waiting at most ``batch_wait_ms`` for
-        them to arrive. Everything else runs alone, in arrival order.
+        A generation takes the queued companions that can share its pipeline call (same model and
+        ``pipeline.batch_key``), up to ``max_batch`` images: the jobs that arrived while the last
+        call ran, so batches grow with the load and a lone job starts at once. With
+        ``batch_wait_ms`` > 0 it also waits that long for more. Everything else runs alone, in
+        arrival order.
         """
         first = self._jobs.popleft()
         max_images = self.max_batch_images
