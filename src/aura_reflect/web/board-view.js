@@ -29,6 +29,7 @@ export function mountBoard(deps) {
     message: null, // the key of the visible status line
     paletteTimer: null,
     paletteRequest: 0,
+    saving: Promise.resolve(),
   };
 
   // --- messages ----------------------------------------------------------------------------
@@ -51,9 +52,11 @@ export function mountBoard(deps) {
   }
 
   // --- storage -----------------------------------------------------------------------------
-  async function persist() {
-    await saveBoard(view.board);
-    await renderPicker();
+  // Saves run one after another: two at once would store a new board twice.
+  function persist() {
+    const board = view.board;
+    view.saving = view.saving.then(() => saveBoard(board)).then(renderPicker).catch(showError);
+    return view.saving;
   }
 
   async function renderPicker() {
