@@ -12,7 +12,7 @@ from pypdf import PdfReader
 
 from aura_reflect.boards.layout import LAYOUTS, Box, arrange
 
-from .helpers import gradient_image, png_b64
+from .helpers import EngineServer, gradient_image, png_b64, settings_from_env
 
 RED, GREEN, BLUE, GOLD = (200, 30, 50), (40, 160, 80), (30, 60, 200), (230, 180, 20)
 BOX = Box(150, 400, 2180, 2700)
@@ -173,3 +173,12 @@ def test_bad_boards_are_refused_naming_the_field(sd_server, body, status, field,
 def test_a_bad_swatch_palette_is_refused_naming_the_colour(sd_server):
     response = sd_server.client.post("/boards/swatches", json={"palette": [{"hex": "red", "share": 1}]})
     assert error_of(response, 422)["field"] == "palette[0].hex"
+
+
+def test_boards_need_the_api_key_when_the_engine_sets_one(tiny_sd):
+    with EngineServer(settings_from_env(SD_MODEL_ID=tiny_sd, SD_STEPS="1", AURA_API_KEY="sk-board")) as server:
+        body = board(solid(RED))
+        for path in ("/boards/render", "/boards/palette"):
+            assert error_of(server.client.post(path, json=body), 401)["type"] == "unauthorized"
+            allowed = server.client.post(path, json=body, headers={"Authorization": "Bearer sk-board"})
+            assert allowed.status_code == 200, allowed.text

@@ -86,15 +86,18 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int, max_lines: int) -
     return lines
 
 
-def _header(draw: ImageDraw.ImageDraw, board: Board, width: int) -> int:
-    """Title and note from the top margin; returns the y where the images may start."""
+def _header(board: Board, draw: ImageDraw.ImageDraw | None = None) -> int:
+    """Title and note from the top margin (drawn with ``draw``, else only measured); returns the
+    y where the images may start."""
+    width = board.size[0]
     y = MARGIN
     for text, size, colour, lines in ((board.title, TITLE_PX, INK, 2), (board.note, NOTE_PX, MUTED, NOTE_LINES)):
         if not text.strip():
             continue
         font = _font(size)
         for line in _wrap(text.strip(), font, width - 2 * MARGIN, lines):
-            draw.text((MARGIN, y), line, font=font, fill=colour)
+            if draw is not None:
+                draw.text((MARGIN, y), line, font=font, fill=colour)
             y += round(size * 1.3)
         y += GAP
     return y
@@ -114,8 +117,7 @@ def _rects(board: Board, top: int):
 def board_palette(board: Board) -> list[dict]:
     """The board's colours: its images' colours together, each image weighing as much as the
     area it covers on the page (the hero image more than the small ones)."""
-    header = _header(ImageDraw.Draw(Image.new("RGB", (1, 1))), board, board.size[0])
-    rects = _rects(board, header)
+    rects = _rects(board, _header(board))
     return blended_colours(board.images, [rect.area for rect in rects])
 
 
@@ -142,8 +144,7 @@ def render(board: Board) -> tuple[Image.Image, list[dict]]:
     width, height = board.size
     page = Image.new("RGB", board.size, BACKGROUND)
     draw = ImageDraw.Draw(page)
-    top = _header(draw, board, width)
-    rects = _rects(board, top)
+    rects = _rects(board, _header(board, draw))
     for image, rect in zip(board.images, rects):
         page.paste(ImageOps.fit(image, (rect.width, rect.height), Image.Resampling.LANCZOS), (rect.x, rect.y))
     palette = blended_colours(board.images, [rect.area for rect in rects])
