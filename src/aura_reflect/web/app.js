@@ -1,5 +1,6 @@
-// The moodboard studio: generate → select → refine → download / save, on Local, Cloud or Auto.
+// The moodboard studio: generate → select → refine → download / save / board, on Local, Cloud or Auto.
 
+import { mountBoard } from "./board-view.js";
 import {
   EngineError,
   authHeaders,
@@ -10,7 +11,6 @@ import {
   newRequestId,
   withMode,
 } from "./engines.js";
-import { mountBoard } from "./board-view.js";
 import { listSets, removeImage, saveSet } from "./gallery.js";
 import { applyTranslations, language, setLanguage, t } from "./i18n.js";
 
