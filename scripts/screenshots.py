@@ -3,7 +3,8 @@
     python scripts/screenshots.py [docs/screenshots]
 
 Starts the engine (nothing configured: the embedded aura-tiny) and a second one as the "cloud",
-drives Debian's Chromium through the workflow and saves PNGs.
+drives Debian's Chromium through the workflow (generate, refine, gallery, a board, phone width,
+Spanish) and saves PNGs.
 """
 
 from __future__ import annotations
@@ -51,6 +52,22 @@ def main(out: Path) -> None:
         page.wait_for_function("document.querySelectorAll('#gallery .gallery-set').length === 2")
         page.locator("#engines details").first.click()
         page.screenshot(path=str(out / "studio-refined-gallery.png"), full_page=True)
+        # A board: the two refined images, two of the first set from the gallery, hero layout.
+        page.locator("#results .tile").nth(0).click()
+        page.locator("#results .tile").nth(1).click()
+        page.click("#add-to-board")
+        first_set = page.locator("#gallery .gallery-set").nth(1)  # newest first
+        for i in (1, 3):
+            first_set.locator(".add-to-board").nth(i).click()
+        page.wait_for_function("document.querySelectorAll('#board .board-tile').length === 4")
+        page.fill("#board-title", "Night into sunset")
+        page.fill("#board-note", "Purple mountains warming to pink: for the album cover.")
+        page.select_option("#board-layout", "hero")
+        page.wait_for_timeout(1000)  # the palette of the last change
+        page.wait_for_function("document.querySelector('#board-css').textContent.includes('--board-1')")
+        page.evaluate("document.activeElement.blur()")
+        page.set_viewport_size({"width": 1100, "height": 900})  # a narrower panel: a smaller file
+        page.locator("#board-panel").screenshot(path=str(out / "studio-board.png"))
         phone = browser.new_page(viewport={"width": 390, "height": 844})
         phone.goto(local.url + "/")
         phone.wait_for_selector("body[data-ready=true]")

@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from . import __version__
+from .api.boards.router import router as boards_router
 from .api.errors import install_error_handlers
 from .api.limits import BodySizeLimit, RateLimiter
 from .api.metrics import EngineMetrics, RequestMetrics
@@ -64,12 +65,13 @@ def create_app(settings: Settings | None = None, *, loader: Callable[..., Loaded
     app = FastAPI(
         title="Aura Reflect Engine",
         version=__version__,
-        description="Moodboard image generation: text to image, image refinement, engine health.",
+        description="Moodboard image generation: text to image, image refinement, boards, engine health.",
         lifespan=lifespan,
     )
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(openai_router)
+    app.include_router(boards_router)
     # The web UI: static files from the package, mounted last so the API routes win.
     app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
     app.add_middleware(BodySizeLimit, max_bytes=int(settings.max_body_mb * 2**20))

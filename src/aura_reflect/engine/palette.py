@@ -119,7 +119,21 @@ def dominant_colours(image: Image.Image, count: int = PALETTE_SIZE) -> list[dict
     """Up to ``count`` dominant colours of ``image`` as ``{"hex": "#rrggbb", "share": 0.31}``,
     the largest share first; the shares sum to 1 (to rounding). Fewer colours when the image
     has fewer perceptibly distinct ones."""
-    colours, weights = _distinct_colours(image)
+    return _palette(*_distinct_colours(image), count)
+
+
+def blended_colours(images: list[Image.Image], weights: list[float], count: int = PALETTE_SIZE) -> list[dict]:
+    """The dominant colours of several images seen together, image ``i`` counting for
+    ``weights[i]`` of the whole (e.g. the share of a board it covers), whatever its pixel size.
+    Each image is sampled exactly as ``dominant_colours`` samples it."""
+    samples = [_distinct_colours(image) for image in images]
+    colours = np.concatenate([colours for colours, _ in samples])
+    mass = np.concatenate([counts / counts.sum() * weight for (_, counts), weight in zip(samples, weights)])
+    return _palette(colours, mass, count)
+
+
+def _palette(colours: np.ndarray, weights: np.ndarray, count: int) -> list[dict]:
+    """Cluster weighted sRGB colours in CIELAB: the swatches, largest share first."""
     lab = srgb_to_lab(colours)
     centres, mass = _merge_close(*_kmeans(lab, weights, count))
     # Each swatch is the image colour nearest its cluster's mean: a colour that is in the picture,
@@ -137,3 +151,10 @@ def dominant_colours(image: Image.Image, count: int = PALETTE_SIZE) -> list[dict
 def palette_json(palette: list[dict]) -> str:
     """The palette as compact JSON: what the PNG text chunk ``aura:palette`` holds."""
     return json.dumps(palette, separators=(",", ":"))
+
+
+def css_variables(palette: list[dict], prefix: str = "board") -> str:
+    """The palette as CSS custom properties on ``:root``, numbered by share, to paste in a stylesheet."""
+    lines = [f"  --{prefix}-{i}: {entry['hex']}; /* {round(entry['share'] * 100)}% */"
+             for i, entry in enumerate(palette, start=1)]
+    return ":root {\n" + "\n".join(lines) + "\n}\n"

@@ -1,5 +1,6 @@
-// The moodboard studio: generate → select → refine → download / save, on Local, Cloud or Auto.
+// The moodboard studio: generate → select → refine → download / save / board, on Local, Cloud or Auto.
 
+import { mountBoard } from "./board-view.js";
 import {
   EngineError,
   authHeaders,
@@ -229,6 +230,16 @@ async function cancel() {
   }
 }
 
+// A board request (palette, drawing) on the engines of the current mode; no progress to follow.
+async function onEngines(path, body, as = "json") {
+  const { result } = await withMode(mode(), (engine) => {
+    const base = engineUrl(engine);
+    if (!base) throw EngineError.localized("unreachable", `error.noUrl.${engine}`, {}, { engine });
+    return callEngine(engine, base, path, { method: "POST", body, apiKey: apiKey(engine), as });
+  });
+  return result;
+}
+
 // --- generate / refine -----------------------------------------------------------------------
 function numberOrNull(id) {
   const value = $(id).value.trim();
@@ -449,6 +460,12 @@ function download() {
   });
 }
 
+function addSelectedToBoard() {
+  const chosen = selectedResults();
+  if (!chosen.length) return board.showError(new StudioMessage("error.noBoardSelection"));
+  return board.addImages(chosen);
+}
+
 // --- gallery ---------------------------------------------------------------------------------
 async function save() {
   if (!state.results.length) return showError(new StudioMessage("error.nothingToSave"));
@@ -486,7 +503,13 @@ async function renderGallery() {
         await removeImage(set.id, index);
         await renderGallery();
       });
-      li.append(img, remove);
+      const add = document.createElement("button");
+      add.type = "button";
+      add.className = "add-to-board";
+      add.textContent = t("gallery.addShort");
+      add.setAttribute("aria-label", t("gallery.add", { n: index + 1, prompt: set.prompt }));
+      add.addEventListener("click", () => board.addImages([{ ...image, prompt: set.prompt }]));
+      li.append(img, remove, add);
       // Sets saved before palettes existed have none.
       const palette = paletteRow(image.palette, t("palette.group", { n: index + 1 }));
       if (palette) li.append(palette);
@@ -515,8 +538,11 @@ function switchLanguage(lang) {
   $("#progress-text").textContent = t(state.progress.key, state.progress.params);
   const status = $("#copy-status");
   if (status.textContent && status.dataset.hex) status.textContent = t("palette.copied", { hex: status.dataset.hex });
-  return renderGallery();
+  return Promise.all([renderGallery(), board.retranslate()]);
 }
+
+// --- board ---------------------------------------------------------------------------------
+const board = mountBoard({ call: onEngines, paletteRow, copyText, errorText });
 
 // --- start -----------------------------------------------------------------------------------
 function restoreSettings() {
@@ -554,6 +580,7 @@ async function start() {
   $("#cancel").addEventListener("click", cancel);
   $("#download").addEventListener("click", download);
   $("#save").addEventListener("click", () => save().catch(showError));
+  $("#add-to-board").addEventListener("click", () => addSelectedToBoard()?.catch(board.showError));
   $("#new").addEventListener("click", () => {
     $("#prompt").value = "";
     state.results = [];
@@ -573,7 +600,7 @@ async function start() {
   }
   renderEngines();
   renderResults();
-  await Promise.all([refreshEngines(), renderGallery()]);
+  await Promise.all([refreshEngines(), renderGallery(), board.start()]);
   setInterval(() => {
     if (document.visibilityState === "visible" && !state.running) refreshEngines();
   }, STATUS_REFRESH_MS);

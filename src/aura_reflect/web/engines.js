@@ -66,7 +66,8 @@ export function authHeaders(apiKey) {
   return apiKey ? { Authorization: `Bearer ${apiKey}` } : {};
 }
 
-export async function callEngine(engine, base, path, { method = "GET", body, signal, apiKey, timeoutMs = TIMEOUT_MS } = {}) {
+// Resolves with the JSON answer, or with a Blob when `as` is "blob" (a drawn board, a PDF).
+export async function callEngine(engine, base, path, { method = "GET", body, signal, apiKey, timeoutMs = TIMEOUT_MS, as = "json" } = {}) {
   const timeout = AbortSignal.timeout(timeoutMs);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   let response;
@@ -90,7 +91,7 @@ export async function callEngine(engine, base, path, { method = "GET", body, sig
     throw EngineError.localized("unreachable", `error.unreachable.${engine}`, { base }, { engine });
   }
   if (!response.ok) throw await errorFromResponse(response, engine);
-  return response.json();
+  return as === "blob" ? response.blob() : response.json();
 }
 
 export async function checkHealth(engine, base) {
