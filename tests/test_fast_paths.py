@@ -6,7 +6,11 @@ saved in diffusers' LoRA format, and a Lightning-style UNet checkpoint saved as 
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -14,6 +18,7 @@ import torch
 from safetensors.torch import load_file
 
 from aura_reflect.engine import pipeline
+from aura_reflect.engine.fast_paths import is_compiled
 from aura_reflect.engine.loader import load_model
 from aura_reflect.errors import ModelLoadError
 from aura_reflect.testing import build_tiny_pipeline, save_tiny_lightning_unet, save_tiny_lora
@@ -143,13 +148,67 @@ def _images(model, seed=5):
     return np.asarray(pipeline.generate(model, request).images[0], dtype=np.float32)
 
 
-def test_torch_compile_serves_the_same_images(tiny_sd):
-    plain = load_model(settings_from_env(SD_MODEL_ID=tiny_sd))
-    compiled = load_model(settings_from_env(SD_MODEL_ID=tiny_sd, TORCH_COMPILE="1"))
-    assert compiled.optimizations["compile"] is True
-    assert compiled.optimizations["compile_seconds"] > 0
-    assert hasattr(compiled.text2img.unet, "_orig_mod")
-    assert np.abs(_images(plain) - _images(compiled)).max() <= 2  # 0-255 scale: float tolerance only
+@pytest.fixture(scope="module")
+def small_native_sd(tiny_sd, tmp_path_factory) -> str:
+    """The tiny SD model with small native sizes, as aura-tiny has: compiling every served shape
+    stays cheap on a CPU."""
+    model = tmp_path_factory.mktemp("models") / "native"
+    shutil.copytree(tiny_sd, model)
+    native = {"1:1": [64, 64], "16:9": [112, 64], "9:16": [64, 112], "4:3": [88, 64], "3:4": [64, 88],
+              "3:2": [96, 64], "2:3": [64, 96], "5:4": [80, 64], "4:5": [64, 80], "21:9": [152, 64]}
+    (model / "aura.json").write_text(json.dumps({"native_sizes": native}))
+    return str(model)
+
+
+def test_torch_compile_compiles_every_shape_before_ready_and_serves_the_same_images(small_native_sd, tmp_path):
+    """No request pays for compilation: every ratio, tier, image count and guidance, and a refinement
+    of a served image, run on code compiled during start-up."""
+    from torch._dynamo.utils import counters
+
+    model = small_native_sd
+    torch._dynamo.reset()
+    plain = load_model(settings_from_env(SD_MODEL_ID=model))
+    settings = settings_from_env(SD_MODEL_ID=model, SD_STEPS="2", TORCH_COMPILE="1", AURA_RATE_LIMIT="0",
+                                 AURA_COMPILE_CACHE=str(tmp_path / "cache"))
+    with EngineServer(settings, wait_ready=False) as server:
+        assert server.worker.wait_ready(600), server.worker.error  # compiling every shape takes a while
+        compiled = server.worker.model
+        optimizations = server.client.get("/health").json()["optimizations"]
+        assert optimizations["compile"] is True and optimizations["compile_regional"] is True
+        assert optimizations["compile_seconds"] > 0 and optimizations["compile_shapes"] >= 10
+        assert optimizations["compile_cache"] == str(tmp_path / "cache")
+        assert (tmp_path / "cache" / "inductor").is_dir()
+        assert is_compiled(compiled.text2img) and is_compiled(compiled.img2img)  # img2img shares the UNet
+        graphs = counters["stats"]["unique_graphs"]
+        for ratio, tier, count, guidance in (("16:9", "standard", 1, None), ("21:9", "high", 3, None),
+                                             ("4:5", "standard", 2, 1.0), ("Auto", "high", 1, 9.0)):
+            body = {"prompt": "calm sea", "aspectRatio": ratio, "resolution": tier, "temperature": 1,
+                    "numImages": count, "config": {"guidanceScale": guidance} if guidance else None}
+            response = server.client.post("/generate", json=body)
+            assert response.status_code == 200
+            assert counters["stats"]["unique_graphs"] == graphs, f"{ratio} {tier} ×{count} compiled on request"
+        refine = {"refinePrompt": "darker", "images": response.json()["images"]}
+        assert server.client.post("/refine", json=refine).status_code == 200
+        assert counters["stats"]["unique_graphs"] == graphs, "the refinement compiled on request"
+        assert np.abs(_images(plain) - _images(compiled)).max() <= 2  # 0-255 scale: float tolerance only
+    torch._dynamo.reset()
+
+
+def test_a_restart_reuses_the_compile_cache(small_native_sd, tmp_path):
+    """Two processes, one cache folder: the second compiles nothing anew (Inductor's graph cache)."""
+    script = ("import json; from aura_reflect.core.config import load_settings; "
+              "from aura_reflect.engine.loader import load_model; "
+              "print(json.dumps(load_model(load_settings()).optimizations))")
+    env = {**os.environ, "SD_MODEL_ID": small_native_sd, "TORCH_COMPILE": "1", "AURA_COMPILE_CACHE": str(tmp_path / "cache")}
+    runs = []
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, result.stderr[-2000:]
+        runs.append(json.loads(result.stdout.strip().splitlines()[-1]))
+    first, second = runs
+    assert first["compile"] and second["compile"]
+    assert first["compile_cache_misses"] > 0
+    assert second["compile_cache_hits"] > 0 and second["compile_cache_misses"] == 0
 
 
 def test_a_compile_failure_is_reported_and_the_engine_serves_uncompiled(tiny_sd):
@@ -161,5 +220,5 @@ def test_a_compile_failure_is_reported_and_the_engine_serves_uncompiled(tiny_sd)
     torch._dynamo.reset()
     assert model.optimizations["compile"] is False
     assert model.optimizations["compile_error"]
-    assert not hasattr(model.text2img.unet, "_orig_mod") and not hasattr(model.img2img.unet, "_orig_mod")
+    assert not is_compiled(model.text2img) and not is_compiled(model.img2img)
     assert _images(model).std() > 0

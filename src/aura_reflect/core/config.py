@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 Precision = Literal["auto", "fp16", "bf16", "fp32"]
 DeviceName = Literal["auto", "cuda", "mps", "cpu"]
 CompileMode = Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"]
+SPACE_STORAGE = Path("/data")  # a Hugging Face Space's persistent storage, when it has some
 LIGHTNING_STEPS = (1, 2, 4, 8)  # the step counts SDXL-Lightning checkpoints were distilled for
 
 # Scheduler names users may put in SD_SCHEDULER; "default" keeps the model's own scheduler.
@@ -54,6 +55,14 @@ class Settings(BaseSettings):
     vae_id: str | None = Field(default=None, validation_alias="SD_VAE_ID")  # e.g. an fp16-safe SDXL VAE
     torch_compile: bool = Field(default=False, validation_alias="TORCH_COMPILE")
     compile_mode: CompileMode = Field(default="default", validation_alias="TORCH_COMPILE_MODE")
+    # Regional compilation: the UNet's repeated transformer block compiled once and reused (diffusers'
+    # compile_repeated_blocks), several times faster to compile than the whole UNet.
+    compile_regional: bool = Field(default=True, validation_alias="TORCH_COMPILE_REGIONAL")
+    # auto: torch's default (static for the first shape, dynamic after a second); on / off.
+    compile_dynamic: Literal["auto", "on", "off"] = Field(default="auto", validation_alias="TORCH_COMPILE_DYNAMIC")
+    # Where PyTorch keeps what it compiled (Inductor's and Triton's caches), so a restart reuses it;
+    # unset: PyTorch's temporary folder, or /data/aura-compile-cache in a Space with persistent storage.
+    compile_cache_dir: Path | None = Field(default=None, validation_alias="AURA_COMPILE_CACHE")
     attention: Literal["sdpa", "xformers"] = Field(default="sdpa", validation_alias="SD_ATTENTION")
     # auto: VAE slicing + tiling on GPUs under 10 GiB, attention slicing on MPS; on/off: force.
     memory_savers: Literal["auto", "on", "off"] = Field(default="auto", validation_alias="SD_MEMORY_SAVERS")
@@ -149,6 +158,15 @@ class Settings(BaseSettings):
             return ipaddress.ip_address(host).is_loopback
         except ValueError:  # a host name, or 0.0.0.0 / :: written oddly: treat as public
             return False
+
+    @property
+    def compile_cache(self) -> Path | None:
+        """AURA_COMPILE_CACHE; in a Space with persistent storage (/data), a folder there."""
+        if self.compile_cache_dir is not None:
+            return self.compile_cache_dir
+        if self.space_id and SPACE_STORAGE.is_dir():
+            return SPACE_STORAGE / "aura-compile-cache"
+        return None
 
     @property
     def effective_port(self) -> int:

@@ -9,6 +9,7 @@ generation must never silently get 25 steps of something else.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,18 +158,46 @@ def apply_fast_path(pipe, family: Family, settings: Settings) -> FastPath | None
 
 
 # --- torch.compile ---------------------------------------------------------------------------
+DYNAMIC = {"auto": None, "on": True, "off": False}
+
+
+def use_compile_cache(folder: Path) -> None:
+    """Point PyTorch's own compile caches (Inductor's graphs and kernels, Triton's GPU binaries) at
+    ``folder``, so that a restart finds what an earlier run compiled. The folder holds compiled code:
+    keep it as private as the installation."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(folder / "inductor")
+    os.environ["TRITON_CACHE_DIR"] = str(folder / "triton")
+
+
 def compile_pipeline(pipe, settings: Settings) -> None:
-    """Wrap the UNet (and on GPUs the VAE decoder) in ``torch.compile``; compilation happens lazily,
-    at the warm-up generation that follows."""
-    mode = settings.compile_mode
-    pipe.unet = torch.compile(pipe.unet, mode=mode, fullgraph=False)
+    """Compile the UNet (and on GPUs the VAE decoder) with ``torch.compile``; compilation happens
+    lazily, at the warm-up generations that follow. Regional by default: the UNet's repeated
+    transformer block is compiled once and reused by every instance of it."""
+    if settings.compile_cache is not None:
+        use_compile_cache(settings.compile_cache)
+    options = {"mode": settings.compile_mode, "dynamic": DYNAMIC[settings.compile_dynamic]}
+    if settings.compile_regional and getattr(pipe.unet, "_repeated_blocks", None):
+        pipe.unet.compile_repeated_blocks(fullgraph=True, **options)
+    else:
+        pipe.unet = torch.compile(pipe.unet, fullgraph=False, **options)
     if pipe.device.type == "cuda":  # on CPU the decoder is a small share of the time: not worth it
-        pipe.vae.decoder = torch.compile(pipe.vae.decoder, mode=mode, fullgraph=False)
+        pipe.vae.decoder = torch.compile(pipe.vae.decoder, fullgraph=False, **options)
+
+
+def is_compiled(pipe) -> bool:
+    return hasattr(pipe.unet, "_orig_mod") or any(
+        getattr(module, "_compiled_call_impl", None) is not None for module in pipe.unet.modules()
+    )
 
 
 def uncompile_pipeline(pipe) -> None:
-    """Undo ``compile_pipeline``: the original modules are kept inside the compiled wrappers."""
+    """Undo ``compile_pipeline``: whole modules are kept inside their compiled wrappers, and a
+    regionally compiled block drops its compiled call."""
     if hasattr(pipe.unet, "_orig_mod"):
         pipe.unet = pipe.unet._orig_mod
+    for module in pipe.unet.modules():
+        if getattr(module, "_compiled_call_impl", None) is not None:
+            module._compiled_call_impl = None
     if hasattr(pipe.vae.decoder, "_orig_mod"):
         pipe.vae.decoder = pipe.vae.decoder._orig_mod

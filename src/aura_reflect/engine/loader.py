@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from PIL import Image
 
 from ..core.config import Settings
 from ..errors import InvalidInput, ModelLoadError
-from .fast_paths import FastPath, apply_fast_path, compile_pipeline, uncompile_pipeline
-from .families import AUTO_RATIO, TIERS, Family, family_from_model_index, resolve_size
+from .fast_paths import FastPath, apply_fast_path, compile_pipeline, is_compiled, uncompile_pipeline
+from .families import ASPECT_RATIOS, AUTO_RATIO, TIERS, Family, family_from_model_index, resolve_size
 from .previews import FAMILY_LATENT_RGB, LatentRGB
 from .references import is_local_reference
 
@@ -436,38 +437,84 @@ def load_model(settings: Settings, model_id: str | None = None) -> LoadedModel:
     return loaded
 
 
+# Images in one pipeline call: a request holds at most 8 (pipeline.MAX_IMAGES), a batch AURA_MAX_BATCH.
+MAX_IMAGES_PER_CALL = 8
+
+
+def warmup_calls(model: LoadedModel, settings: Settings, compiled: bool) -> list[tuple[tuple[int, int], int, float]]:
+    """The (size, images, guidance) of each warm-up generation.
+
+    Eager: the 1:1 size of each tier (lazy initialisation). Compiled: every shape the engine will
+    serve — each aspect ratio of each tier, and the batch sizes a call can have (one image, the most
+    images a call holds, no classifier-free guidance) — so that compilation happens here, before the
+    engine reports ready, and never on a user's request."""
+    guidance = model.default_guidance
+    squares = sorted({model.render_size(AUTO_RATIO, resolve_size(model.family, AUTO_RATIO, tier)) for tier in TIERS})
+    if not compiled:
+        return [(size, settings.num_images, guidance) for size in squares]
+    sizes = sorted({
+        model.render_size(ratio, resolve_size(model.family, ratio, tier)) for ratio in ASPECT_RATIOS for tier in TIERS
+    })
+    most = max(MAX_IMAGES_PER_CALL, settings.max_batch or MAX_IMAGES_PER_CALL)
+    calls = [(size, settings.num_images, guidance) for size in sizes]
+    calls += [(squares[0], 1, guidance), (squares[0], most, guidance), (squares[0], 1, 1.0 if guidance > 1 else 5.0)]
+    return list(dict.fromkeys(calls))
+
+
+def inductor_cache_counts() -> tuple[int, int]:
+    """Inductor's graph cache hits and misses so far in this process."""
+    from torch._dynamo.utils import counters
+
+    return counters["inductor"]["fxgraph_cache_hit"], counters["inductor"]["fxgraph_cache_miss"]
+
+
 def warm_up(model: LoadedModel, settings: Settings) -> None:
-    """One short generation per distinct render size of the tiers (at 1:1, the studio's default).
+    """Short generations at ``warmup_calls``' shapes.
 
     This is where ``torch.compile`` compiles; if that fails, the engine goes on uncompiled and
     says so in /health rather than failing every request.
     """
-    sizes = sorted({model.render_size(AUTO_RATIO, resolve_size(model.family, AUTO_RATIO, tier)) for tier in TIERS})
-    compiled = hasattr(model.text2img.unet, "_orig_mod")
+    compiled = is_compiled(model.text2img)
 
-    def run() -> float:
+    def run(calls) -> float:
         started = time.perf_counter()
-        for width, height in sizes:
+        for (width, height), images, guidance in calls:
             model.text2img(
                 prompt="warm-up", width=width, height=height, num_inference_steps=2 if compiled else 1,
-                guidance_scale=model.default_guidance, num_images_per_prompt=settings.num_images,
+                guidance_scale=guidance, num_images_per_prompt=images,
+                generator=torch.Generator("cpu").manual_seed(0), output_type="pil",
+            )
+        if compiled:  # a refinement: img2img shares the UNet, but calls it its own way
+            (width, height), images, guidance = calls[0]
+            model.img2img(
+                prompt="warm-up", image=Image.new("RGB", (width, height), (128, 96, 160)), strength=0.5,
+                num_inference_steps=4, guidance_scale=guidance, num_images_per_prompt=images,
                 generator=torch.Generator("cpu").manual_seed(0), output_type="pil",
             )
         return time.perf_counter() - started
 
+    cache_before = inductor_cache_counts()
     try:
-        seconds = run()
+        seconds = run(warmup_calls(model, settings, compiled))
     except Exception as error:
         if not compiled:
             raise ModelLoadError(f"warm-up generation failed: {type(error).__name__}: {error}") from error
         log.warning("torch.compile failed, serving uncompiled: %s: %s", type(error).__name__, error)
         uncompile_pipeline(model.text2img)
         uncompile_pipeline(model.img2img)
+        compiled = False
         model.optimizations.update(compile=False, compile_error=f"{type(error).__name__}: {str(error)[:200]}")
-        seconds = run()
+        seconds = run(warmup_calls(model, settings, compiled))
     else:
         if compiled:
-            model.optimizations.update(compile=True, compile_mode=settings.compile_mode)
-            model.optimizations["compile_seconds"] = round(seconds, 2)
-            log.info("torch.compile (%s): compiled and warmed up in %.1fs", settings.compile_mode, seconds)
+            hits, misses = (now - before for now, before in zip(inductor_cache_counts(), cache_before))
+            model.optimizations.update(
+                compile=True, compile_mode=settings.compile_mode, compile_regional=settings.compile_regional,
+                compile_dynamic=settings.compile_dynamic, compile_seconds=round(seconds, 2),
+                compile_shapes=len(warmup_calls(model, settings, compiled)),
+                compile_cache=str(settings.compile_cache) if settings.compile_cache else None,
+                compile_cache_hits=hits, compile_cache_misses=misses,
+            )
+            log.info("torch.compile (%s): compiled and warmed up in %.1fs (cache: %d hits, %d misses)",
+                     settings.compile_mode, seconds, hits, misses)
     model.optimizations["warmup_seconds"] = round(seconds, 3)
