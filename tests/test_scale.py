@@ -182,6 +182,35 @@ def test_check_health_fails_when_the_worker_is_in_error(tmp_path):
     worker.stop()
 
 
+def test_committed_serve_configs_agree_and_validate():
+    """deploy/ray/serve.yaml is a valid Serve config whose settings the engine accepts, and the
+    RayService embeds the same application, with one GPU per replica."""
+    from pathlib import Path
+
+    import yaml
+    from ray.serve.schema import ServeDeploySchema
+
+    from aura_reflect.scale.deployment import deployment_options
+
+    root = Path(__file__).resolve().parents[1]
+    serve_config = yaml.safe_load((root / "deploy/ray/serve.yaml").read_text())
+    ServeDeploySchema.model_validate(serve_config)
+    service = yaml.safe_load((root / "deploy/kubernetes/rayservice.yaml").read_text())
+    embedded = yaml.safe_load(service["spec"]["serveConfigV2"])
+    ServeDeploySchema.model_validate(embedded)
+
+    [app] = serve_config["applications"]
+    [k8s_app] = embedded["applications"]
+    env = app["runtime_env"]["env_vars"]
+    assert k8s_app["runtime_env"]["env_vars"] == {**env, "AURA_REPLICA_GPUS": "1"}
+    assert {k: v for k, v in k8s_app.items() if k != "runtime_env"} == {k: v for k, v in app.items() if k != "runtime_env"}
+    assert app["import_path"] == "aura_reflect.scale:build_app"
+
+    options = deployment_options(settings_from_env(**k8s_app["runtime_env"]["env_vars"]))
+    assert options["ray_actor_options"] == {"num_cpus": 1, "num_gpus": 1}
+    assert options["autoscaling_config"] == {"min_replicas": 1, "max_replicas": 4, "target_ongoing_requests": 2}
+
+
 def test_drain_finishes_accepted_work_and_refuses_new_work(cluster):
     """What SIGTERM does to `aura serve --replicas N` (last: the engine refuses work afterwards)."""
     from aura_reflect.scale.deployment import drain
