@@ -26,6 +26,9 @@ def test_allow_origins_tolerates_whitespace_and_empty_entries():
         ({"PORT": "99999"}, "PORT='99999'"),
         ({"AURA_MAX_QUEUE": "-1"}, "AURA_MAX_QUEUE"),
         ({"TORCH_COMPILE": "maybe"}, "TORCH_COMPILE='maybe'"),
+        ({"AURA_MIN_REPLICAS": "0"}, "AURA_MIN_REPLICAS='0'"),
+        ({"AURA_TARGET_ONGOING_REQUESTS": "0"}, "AURA_TARGET_ONGOING_REQUESTS='0'"),
+        ({"AURA_MIN_REPLICAS": "3", "AURA_MAX_REPLICAS": "2"}, "AURA_MAX_REPLICAS (2) is below AURA_MIN_REPLICAS (3)"),
     ],
 )
 def test_bad_values_name_the_variable(env, words):
@@ -50,3 +53,9 @@ def test_port_defaults(monkeypatch):
 
 def test_scheduler_names_are_case_insensitive():
     assert settings_from_env(SD_SCHEDULER="Euler_A").scheduler == "euler_a"
+
+
+def test_replica_range_defaults_to_a_fixed_count():
+    assert settings_from_env().replica_range == (1, 1)
+    assert settings_from_env(AURA_MIN_REPLICAS="2").replica_range == (2, 2)
+    assert settings_from_env(AURA_MIN_REPLICAS="1", AURA_MAX_REPLICAS="4").replica_range == (1, 4)

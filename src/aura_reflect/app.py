@@ -41,17 +41,27 @@ def cors_origins(settings: Settings) -> dict | None:
     return None
 
 
-def create_app(settings: Settings | None = None, *, loader: Callable[..., LoadedModel] = load_model) -> FastAPI:
-    """Build the app. ``loader`` loads a model from settings (tests pass one that can be held back)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    loader: Callable[..., LoadedModel] = load_model,
+    worker_factory: Callable[..., EngineWorker] = EngineWorker,
+    rate_limiter: RateLimiter | None = None,
+    metrics: EngineMetrics | None = None,
+) -> FastAPI:
+    """Build the app. ``loader`` loads a model from settings (tests pass one that can be held back).
+    The other three are where a replica of a scaled-out engine (aura_reflect.scale) shares state
+    with the others (its jobs, the clients' rate, the metrics); by default all live in this process.
+    ``rate_limiter`` is anything with RateLimiter's ``acquire(client)``."""
     settings = settings or get_settings()
-    metrics = EngineMetrics()
+    metrics = metrics or EngineMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         # The model loads on the worker thread, so /health answers "loading" meanwhile.
-        worker = EngineWorker(settings, loader=loader)
+        worker = worker_factory(settings, loader=loader)
         app.state.settings = settings
-        app.state.rate_limiter = RateLimiter(settings.rate_limit_per_min, settings.rate_burst)
+        app.state.rate_limiter = rate_limiter or RateLimiter(settings.rate_limit_per_min, settings.rate_burst)
         app.state.worker = worker
         app.state.metrics = metrics
         metrics.bind_worker(worker)

@@ -20,20 +20,29 @@ def configure_logging() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def serve(host: str | None = None, port: int | None = None) -> None:
-    """Validate the settings, then run the engine with uvicorn (used by `aura serve` and app.py)."""
-    import uvicorn
-
+def serve(host: str | None = None, port: int | None = None, replicas: int | None = None) -> None:
+    """Validate the settings, then run the engine with uvicorn (used by `aura serve` and app.py),
+    or with ``replicas`` as that many Ray Serve replicas on a local Ray cluster."""
     configure_logging()
     try:
-        settings = load_settings()
+        settings = load_settings(**({"AURA_MIN_REPLICAS": replicas, "AURA_MAX_REPLICAS": replicas} if replicas else {}))
     except ConfigError as error:
         print(f"aura: invalid configuration\n{error}", file=sys.stderr)
         raise SystemExit(2) from None
-    from .app import create_app
-
     # The address actually bound decides what the app allows (CORS for local pages on loopback only).
     settings = settings.model_copy(update={"host": host or settings.host})
+    if replicas:
+        try:
+            from .scale.deployment import run_local
+        except ImportError:
+            print("aura: --replicas needs Ray Serve: pip install 'aura-reflect-engine[ray]'", file=sys.stderr)
+            raise SystemExit(2) from None
+        run_local(settings, settings.host, port or settings.effective_port)
+        return
+    import uvicorn
+
+    from .app import create_app
+
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -72,9 +81,12 @@ def _graceful_server_class():
 def serve_command(
     host: str = typer.Option(None, help="Interface to bind (default HOST or 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (default PORT, 7860 in a Space, else 8000)."),
+    replicas: int = typer.Option(
+        None, "--replicas", min=1, help="Serve N engine replicas on a local Ray cluster (needs the [ray] extra)."
+    ),
 ) -> None:
     """Run the engine's HTTP server."""
-    serve(host, port)
+    serve(host, port, replicas)
 
 
 # --- client commands -------------------------------------------------------------------------

@@ -31,6 +31,11 @@ class Unauthorized(EngineError):
     """A generation or model endpoint was called without a valid API key (HTTP 401)."""
 
 
+class Conflict(EngineError):
+    """The request cannot be served in this deployment's configuration (HTTP 409), e.g. a model
+    switch on one of several replicas that must all serve the same model."""
+
+
 class Unavailable(EngineError):
     """The engine cannot take the work right now (HTTP 503); the client may retry after ``retry_after`` s."""
 

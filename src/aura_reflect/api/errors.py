@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..engine.pipeline import Cancelled
 from ..errors import (
     ClientDisconnected,
+    Conflict,
     DeadlineExceeded,
     EngineError,
     InvalidInput,
@@ -64,6 +65,8 @@ def map_exception(error: BaseException) -> JSONResponse:
         return error_response(422, "invalid_request", message, fields[0] if fields else "body")
     if isinstance(error, Unauthorized):
         return error_response(401, "unauthorized", error.message, headers={"WWW-Authenticate": "Bearer"})
+    if isinstance(error, Conflict):
+        return error_response(409, "conflict", error.message)
     if isinstance(error, NotFound):
         return error_response(404, "not_found", error.message, error.field)
     if isinstance(error, PayloadTooLarge):

@@ -48,6 +48,10 @@ class EngineMetrics:
             "aura_model_load_seconds", "Load (and warm-up) time of the resident model", registry=self.registry
         )
 
+    def collector(self):
+        """What ``GET /metrics`` renders: this process's registry (on Ray Serve, every replica's)."""
+        return self.registry
+
     def bind_worker(self, worker) -> None:
         """Gauges read the worker when scraped; the worker reports each batch's size."""
         self.queue_depth.set_function(lambda: worker.depth)

@@ -124,6 +124,11 @@ class HealthResponse(BaseModel):
     queue: dict[str, int] = Field(description="depth (waiting), max, running")
     loadSeconds: float | None = None
     error: str | None = Field(default=None, description="Why the model is not serving, when it is not.")
+    replicas: dict[str, int] | None = Field(
+        default=None,
+        description="On Ray Serve: `up` (replicas that report in) and `ready` (of those, serving); "
+        "the response's X-Aura-Replica header names the replica that answered. Null on a single engine.",
+    )
 
 
 class ErrorDetail(BaseModel):

@@ -99,13 +99,7 @@ async def health(serving: Serving) -> JSONResponse:
     shutting down (`draining`), or when the running job has made no progress for AURA_WATCHDOG_S (`stuck`)."""
     worker = serving.worker
     model = worker.model
-    status = {"loading": "loading", "ready": "ok", "error": "error", "stopped": "stopping"}[worker.state]
-    error = worker.error
-    stuck = worker.stuck_seconds()
-    if status == "ok" and worker.draining:
-        status = "draining"
-    elif status == "ok" and stuck > serving.settings.watchdog_s:
-        status, error = "stuck", f"no denoising step finished for {stuck:.0f} s (AURA_WATCHDOG_S={serving.settings.watchdog_s:g})"
+    status, error = worker.status()
     body = HealthResponse(
         status=status,
         version=__version__,
@@ -126,16 +120,20 @@ async def health(serving: Serving) -> JSONResponse:
         },
         loadSeconds=round(model.load_seconds, 3) if model else None,
         error=error,
+        replicas=worker.replicas(),
     )
     return JSONResponse(body.model_dump(), status_code=200 if status == "ok" else 503)
 
 
 @router.get("/jobs/{job_id}", response_model=JobProgress, responses={404: {"model": ErrorResponse}},
             dependencies=Protected)
-async def job_progress(job_id: str, serving: Serving) -> JobProgress:
+def job_progress(job_id: str, serving: Serving) -> JobProgress:
     """Progress of a queued or running request sent with `requestId`, with previews of its images
     while it runs; 404 once it has finished."""
-    progress = await serving.progress(job_id)
+    # Plain def (FastAPI runs it in its threadpool): on Ray Serve the job may be on another replica
+    # and the worker asks the cluster's job registry, a blocking call the event loop must not make;
+    # and a preview is a little CPU work.
+    progress = serving.progress(job_id)
     if progress is None:
         raise NotFound("jobId", f"no queued or running request {job_id!r}")
     return JobProgress(**progress)
@@ -143,18 +141,19 @@ async def job_progress(job_id: str, serving: Serving) -> JobProgress:
 
 @router.delete("/jobs/{job_id}", status_code=202, responses={404: {"model": ErrorResponse}},
                dependencies=Protected)
-async def cancel_job(job_id: str, serving: Serving) -> dict:
+def cancel_job(job_id: str, serving: Serving) -> dict:
     """Cancel a request: dropped if queued, stopped at its next denoising step if running.
-    The cancelled request itself answers 499."""
+    The cancelled request itself answers 499. Plain def for the same reason as job_progress."""
     if not serving.worker.cancel_by_id(job_id):
         raise NotFound("jobId", f"no queued or running request {job_id!r}")
     return {"id": job_id, "cancelled": True}
 
 
 @router.get("/metrics", response_class=PlainTextResponse, include_in_schema=False)
-async def metrics(request: Request) -> PlainTextResponse:
-    """Prometheus text format: requests, latencies (queue, generation, encode), queue, batches, images."""
-    return PlainTextResponse(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+def metrics(request: Request) -> PlainTextResponse:
+    """Prometheus text format: requests, latencies (queue, generation, encode), queue, batches, images.
+    Plain def: on Ray Serve the metrics of every replica are gathered with a blocking call."""
+    return PlainTextResponse(generate_latest(request.app.state.metrics.collector()), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/ui/config", response_model=UiConfig)

@@ -180,13 +180,15 @@ class ServingEngine:
         self.worker.submit(job)
         return await self._wait(job, None)
 
-    async def progress(self, job_id: str) -> dict | None:
-        """A job's progress (``EngineWorker.progress``) and, while it runs, previews of its images."""
+    def progress(self, job_id: str) -> dict | None:
+        """A job's progress (``EngineWorker.progress``) and, while it runs here, previews of its images
+        (a job on another Ray Serve replica has its progress without previews). Blocking: call it off
+        the event loop."""
         progress = self.worker.progress(job_id)
         job = self.worker.jobs_by_id.get(job_id)
         if progress is None or job is None or progress["state"] != "running":
             return progress
-        preview = await asyncio.to_thread(self._preview, job)
+        preview = self._preview(job)
         if preview is not None:
             progress["previewStep"], progress["previews"] = preview
         return progress

@@ -104,6 +104,17 @@ class Settings(BaseSettings):
     # Refinement runs at the input's size; beyond this many pixels it is refused (memory).
     max_refine_pixels: int = Field(default=1024 * 1024 * 2, ge=4096, validation_alias="AURA_MAX_REFINE_PIXELS")
 
+    # --- scale-out: Ray Serve (`aura serve --replicas N`, deploy/ray/serve.yaml) --------------------
+    # Initial choices, not measured: one replica per device; when AURA_MAX_REPLICAS is above
+    # AURA_MIN_REPLICAS, Ray adds replicas while each has more than AURA_TARGET_ONGOING_REQUESTS
+    # requests in flight (2: one running batch and one waiting keeps a device busy without queueing).
+    min_replicas: int = Field(default=1, ge=1, le=1000, validation_alias="AURA_MIN_REPLICAS")
+    max_replicas: int | None = Field(default=None, ge=1, le=1000, validation_alias="AURA_MAX_REPLICAS")
+    target_ongoing_requests: float = Field(default=2, gt=0, le=1000, validation_alias="AURA_TARGET_ONGOING_REQUESTS")
+    # What one replica reserves: CPUs always; GPUs unset means 1 when the cluster has GPUs, else 0.
+    replica_cpus: float = Field(default=1, gt=0, validation_alias="AURA_REPLICA_CPUS")
+    replica_gpus: float | None = Field(default=None, ge=0, validation_alias="AURA_REPLICA_GPUS")
+
     @field_validator("allow_origins", "api_keys", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -146,6 +157,19 @@ class Settings(BaseSettings):
                 "ALLOW_ORIGINS='*' cannot be combined with AURA_CORS_CREDENTIALS=true; list the origins"
             )
         return self
+
+    @model_validator(mode="after")
+    def _replica_range(self) -> "Settings":
+        if self.max_replicas is not None and self.max_replicas < self.min_replicas:
+            raise ValueError(
+                f"AURA_MAX_REPLICAS ({self.max_replicas}) is below AURA_MIN_REPLICAS ({self.min_replicas})"
+            )
+        return self
+
+    @property
+    def replica_range(self) -> tuple[int, int]:
+        """(min, max) engine replicas under Ray Serve; equal numbers mean a fixed count."""
+        return self.min_replicas, self.max_replicas or self.min_replicas
 
     @property
     def loopback_only(self) -> bool:

@@ -104,6 +104,22 @@ class EngineWorker:
             return 0.0
         return time.monotonic() - job.control.last_progress
 
+    def status(self) -> tuple[str, str | None]:
+        """What /health reports, and why when not serving: ``ok``, ``loading``, ``error``,
+        ``stopping``, ``draining`` (SIGTERM), or ``stuck`` (no denoising step for AURA_WATCHDOG_S).
+        One definition for /health and for a supervisor's health check (Ray Serve's check_health)."""
+        status = {"loading": "loading", "ready": "ok", "error": "error", "stopped": "stopping"}[self.state]
+        if status == "ok" and self.draining:
+            return "draining", None
+        stuck = self.stuck_seconds()
+        if status == "ok" and stuck > self.settings.watchdog_s:
+            return "stuck", f"no denoising step finished for {stuck:.0f} s (AURA_WATCHDOG_S={self.settings.watchdog_s:g})"
+        return status, self.error
+
+    def replicas(self) -> dict[str, int] | None:
+        """How many engine replicas are up and ready; None: this process is the whole engine."""
+        return None
+
     def wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while self.state == "loading" and time.monotonic() < deadline:

@@ -1,0 +1,232 @@
+"""Scale-out on Ray Serve: two engine replicas on a local Ray cluster, spoken to over HTTP through
+Ray's proxy, on tiny seeded models. One cluster for the module (starting Ray is the slow part).
+
+Clients are told apart by X-Forwarded-For (AURA_TRUST_PROXY), so each test has its own rate budget.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+
+import httpx
+import pytest
+
+ray = pytest.importorskip("ray", reason="Ray Serve is not installed: pip install -e '.[ray]'")
+from ray import serve  # noqa: E402
+
+from aura_reflect.engine.worker import EngineWorker  # noqa: E402
+from aura_reflect.scale import AuraEngine, engine_app  # noqa: E402
+from aura_reflect.testing import save_tiny_pipeline  # noqa: E402
+
+from .helpers import decode_png, free_port, settings_from_env  # noqa: E402
+
+GENERATE = {"prompt": "rainy afternoon in Tokyo", "aspectRatio": "1:1", "numImages": 1, "config": {"steps": 1}}
+
+
+def client_headers() -> dict[str, str]:
+    """A client of its own (its own token bucket)."""
+    return {"X-Forwarded-For": f"10.0.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"}
+
+
+def wait_for(check, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("scale-models")
+    save_tiny_pipeline(folder / "tiny-sd", "sd")
+    save_tiny_pipeline(folder / "other-sd", "sd", seed=1)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cluster(models):
+    """Two replicas of half a CPU each, rate limit burst 2 (one token per 10 s after that)."""
+    settings = settings_from_env(
+        SD_MODEL_ID=str(models / "tiny-sd"),
+        AURA_MODELS_DIR=str(models),
+        AURA_WARMUP="false",
+        AURA_MIN_REPLICAS="2",
+        AURA_REPLICA_CPUS="0.5",
+        AURA_RATE_LIMIT="6",
+        AURA_RATE_BURST="2",
+        AURA_TRUST_PROXY="true",
+    )
+    port = free_port()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        serve.start(http_options={"host": "127.0.0.1", "port": port})
+        serve.run(engine_app(settings), name="aura-test", route_prefix="/")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+            yield client
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+
+
+def test_generate_through_the_proxy_reaches_both_replicas(cluster):
+    seen = set()
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(8):
+            responses = list(pool.map(lambda _: cluster.post("/generate", json=GENERATE, headers=client_headers()),
+                                      range(2)))
+            for response in responses:
+                assert response.status_code == 200, response.text
+                assert decode_png(response.json()["images"][0]).size == (512, 512)
+                seen.add(response.headers["x-aura-replica"])
+            if len(seen) == 2:
+                break
+    assert len(seen) == 2 and all(name.startswith("AuraEngine#") for name in seen)
+    # The rest of the contract is the same app: the OpenAI API and the studio.
+    openai = cluster.post("/v1/images/generations", json={"prompt": "neon", "n": 1}, headers=client_headers())
+    assert openai.status_code == 200 and decode_png(openai.json()["data"][0]["b64_json"])
+    studio = cluster.get("/")
+    assert studio.status_code == 200 and "text/html" in studio.headers["content-type"]
+
+
+def test_health_counts_ready_replicas(cluster):
+    health = wait_for(lambda: (r := cluster.get("/health")).json().get("replicas") == {"up": 2, "ready": 2} and r)
+    assert health, cluster.get("/health").json()
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert health.headers["x-aura-replica"].startswith("AuraEngine#")
+
+
+def test_progress_and_cancel_work_from_any_replica(cluster):
+    request_id = uuid.uuid4().hex
+    body = {**GENERATE, "resolution": "high", "config": {"steps": 150}, "requestId": request_id}
+    result = {}
+    post = threading.Thread(
+        target=lambda: result.update(response=cluster.post("/generate", json=body, headers=client_headers()))
+    )
+    post.start()
+    answered_by = set()
+    running = None
+    deadline = time.monotonic() + 60
+    while running is None and time.monotonic() < deadline:
+        response = cluster.get(f"/jobs/{request_id}")
+        if response.status_code == 200:
+            answered_by.add(response.headers["x-aura-replica"])
+            if response.json()["state"] == "running" and response.json()["step"] > 0:
+                running = response.json()
+        time.sleep(0.1)
+    assert running is not None and running["total"] == 150
+    cancel = cluster.delete(f"/jobs/{request_id}")
+    assert cancel.status_code == 202, cancel.text
+    post.join(60)
+    answer = result["response"]
+    assert answer.status_code == 499 and answer.json()["error"]["type"] == "cancelled"
+    owner = answer.headers["x-aura-replica"]
+    # The replica holding the job was busy with it, so the proxy sent the polls to the other one.
+    assert answered_by - {owner}, f"every poll landed on the job's own replica {owner}"
+    assert wait_for(lambda: cluster.get(f"/jobs/{request_id}").status_code == 404, 10)
+    missing = cluster.delete(f"/jobs/{uuid.uuid4().hex}")
+    assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found"
+
+
+def test_rate_limit_holds_across_replicas(cluster):
+    headers = client_headers()
+    with ThreadPoolExecutor(2) as pool:
+        first = list(pool.map(lambda _: cluster.post("/generate", json=GENERATE, headers=headers), range(2)))
+        more = list(pool.map(lambda _: cluster.post("/generate", json=GENERATE, headers=headers), range(6)))
+    assert [r.status_code for r in first] == [200, 200]
+    assert [r.status_code for r in more] == [429] * 6
+    assert all(int(r.headers["retry-after"]) >= 1 for r in more)
+    assert more[0].json()["error"]["type"] == "rate_limited"
+    # Both replicas refused: the burst was spent for the whole engine, not once per replica.
+    assert {r.headers["x-aura-replica"] for r in more} == {r.headers["x-aura-replica"] for r in first + more}
+    assert len({r.headers["x-aura-replica"] for r in first + more}) == 2
+
+
+def test_model_switch_is_refused_on_replicas(cluster):
+    load = cluster.post("/models/load", json={"modelPath": "other-sd"}, headers=client_headers())
+    assert load.status_code == 409, load.text
+    assert load.json()["error"]["type"] == "conflict" and "replicas" in load.json()["error"]["message"]
+    request = {**GENERATE, "config": {"steps": 1, "modelPath": "other-sd"}}
+    generate = cluster.post("/generate", json=request, headers=client_headers())
+    assert generate.status_code == 409 and generate.json()["error"]["message"].startswith("config.modelPath")
+    # Naming the model every replica already serves is no switch.
+    same = cluster.post("/generate", json={**GENERATE, "config": {"steps": 1, "modelPath": "tiny-sd"}},
+                        headers=client_headers())
+    assert same.status_code == 200, same.text
+
+
+def test_metrics_gather_every_replica(cluster):
+    def both_replicas():
+        text = cluster.get("/metrics").text
+        return text if text.count('aura_queue_depth{replica="AuraEngine#') == 2 else None
+
+    text = wait_for(both_replicas, 10)
+    assert text, cluster.get("/metrics").text
+    assert 'aura_http_requests_total{endpoint="/generate",method="POST",replica="AuraEngine#' in text
+
+
+def test_check_health_fails_when_the_worker_is_in_error(tmp_path):
+    """The deployment's check_health on a real worker whose model failed to load (no Ray needed)."""
+    worker = EngineWorker(settings_from_env(SD_MODEL_ID=str(tmp_path / "missing"), AURA_WARMUP="false"))
+    worker.start()
+    worker.wait_ready(60)
+    assert worker.state == "error"
+    replica = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(worker=worker)), name="AuraEngine#x")
+    with pytest.raises(RuntimeError, match="AuraEngine#x is error"):
+        AuraEngine.func_or_class.check_health(replica)
+    worker.stop()
+
+
+def test_committed_serve_configs_agree_and_validate():
+    """deploy/ray/serve.yaml is a valid Serve config whose settings the engine accepts, and the
+    RayService embeds the same application, with one GPU per replica."""
+    from pathlib import Path
+
+    import yaml
+    from ray.serve.schema import ServeDeploySchema
+
+    from aura_reflect.scale.deployment import deployment_options
+
+    root = Path(__file__).resolve().parents[1]
+    serve_config = yaml.safe_load((root / "deploy/ray/serve.yaml").read_text())
+    ServeDeploySchema.model_validate(serve_config)
+    service = yaml.safe_load((root / "deploy/kubernetes/rayservice.yaml").read_text())
+    embedded = yaml.safe_load(service["spec"]["serveConfigV2"])
+    ServeDeploySchema.model_validate(embedded)
+
+    [app] = serve_config["applications"]
+    [k8s_app] = embedded["applications"]
+    env = app["runtime_env"]["env_vars"]
+    assert k8s_app["runtime_env"]["env_vars"] == {**env, "AURA_REPLICA_GPUS": "1"}
+    assert {k: v for k, v in k8s_app.items() if k != "runtime_env"} == {k: v for k, v in app.items() if k != "runtime_env"}
+    assert app["import_path"] == "aura_reflect.scale:build_app"
+
+    options = deployment_options(settings_from_env(**k8s_app["runtime_env"]["env_vars"]))
+    assert options["ray_actor_options"] == {"num_cpus": 1, "num_gpus": 1}
+    assert options["autoscaling_config"] == {"min_replicas": 1, "max_replicas": 4, "target_ongoing_requests": 2}
+
+
+def test_drain_finishes_accepted_work_and_refuses_new_work(cluster):
+    """What SIGTERM does to `aura serve --replicas N` (last: the engine refuses work afterwards)."""
+    from aura_reflect.scale.deployment import drain
+
+    body = {**GENERATE, "config": {"steps": 30}, "requestId": uuid.uuid4().hex}
+    with ThreadPoolExecutor(1) as pool:
+        accepted = pool.submit(cluster.post, "/generate", json=body, headers=client_headers())
+        assert wait_for(lambda: cluster.get(f"/jobs/{body['requestId']}").status_code == 200, 30)
+        with ThreadPoolExecutor(1) as drainer:
+            drained = drainer.submit(drain, "aura-test", 120)
+            refused = wait_for(
+                lambda: (r := cluster.post("/generate", json=GENERATE, headers=client_headers())).status_code == 503
+                and r,
+                10,
+            )
+            assert refused and "shutting down" in refused.json()["error"]["message"]
+            assert int(refused.headers["retry-after"]) >= 1
+            assert accepted.result().status_code == 200
+            assert drained.result() is True
