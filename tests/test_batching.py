@@ -85,12 +85,13 @@ def test_metrics_count_requests_latencies_and_queue(batching_server):
 
 
 def test_requests_that_arrive_while_a_call_runs_share_the_next_one_and_a_lone_one_never_waits(tiny_sd):
-    """The default: no wait for companions; those queued during a call are the next call's batch."""
+    """The defaults, on any device: batches of up to 8 images, no wait for companions; those queued
+    during a call are the next call's batch."""
     import threading
     import time
 
-    settings = settings_from_env(SD_MODEL_ID=tiny_sd, SD_STEPS="3", AURA_MAX_BATCH="8", AURA_RATE_LIMIT="0")
-    assert settings.batch_wait_ms == 0
+    settings = settings_from_env(SD_MODEL_ID=tiny_sd, SD_STEPS="3", AURA_RATE_LIMIT="0")
+    assert settings.batch_wait_ms == 0 and settings.max_batch == 8
     with EngineServer(settings) as server, ThreadPoolExecutor(4) as pool:
         sizes: list[int] = []
         server.worker.on_batch = sizes.append

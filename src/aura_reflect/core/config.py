@@ -82,10 +82,10 @@ class Settings(BaseSettings):
     )
     cors_credentials: bool = Field(default=False, validation_alias="AURA_CORS_CREDENTIALS")
     # Micro-batching: concurrent generations that can share a pipeline call run as one, up to this
-    # many images (unset: 8 on CUDA, 1 = off on CPU). Companions are the compatible jobs queued when
+    # many images (1 = off; 8 on every device, from bench/batching.py). Companions are the compatible jobs queued when
     # the device frees up (those that arrived while the last call ran), so a lone client never
     # waits; a wait > 0 also holds an idle device back that long for more.
-    max_batch: int | None = Field(default=None, ge=1, le=64, validation_alias="AURA_MAX_BATCH")
+    max_batch: int = Field(default=8, ge=1, le=64, validation_alias="AURA_MAX_BATCH")
     batch_wait_ms: float = Field(default=0, ge=0, le=1000, validation_alias="AURA_BATCH_WAIT_MS")
     max_queue: int = Field(default=8, ge=0, le=1000, validation_alias="AURA_MAX_QUEUE")
     rate_limit_per_min: float = Field(default=120, ge=0, validation_alias="AURA_RATE_LIMIT")  # 0: off

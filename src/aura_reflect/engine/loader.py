@@ -455,7 +455,7 @@ def warmup_calls(model: LoadedModel, settings: Settings, compiled: bool) -> list
     sizes = sorted({
         model.render_size(ratio, resolve_size(model.family, ratio, tier)) for ratio in ASPECT_RATIOS for tier in TIERS
     })
-    most = max(MAX_IMAGES_PER_CALL, settings.max_batch or MAX_IMAGES_PER_CALL)
+    most = max(MAX_IMAGES_PER_CALL, settings.max_batch)
     calls = [(size, settings.num_images, guidance) for size in sizes]
     calls += [(squares[0], 1, guidance), (squares[0], most, guidance), (squares[0], 1, 1.0 if guidance > 1 else 5.0)]
     return list(dict.fromkeys(calls))

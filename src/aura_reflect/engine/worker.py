@@ -224,7 +224,7 @@ class EngineWorker:
         arrival order.
         """
         first = self._jobs.popleft()
-        max_images = self.max_batch_images
+        max_images = self.settings.max_batch
         if first.kind != "generate" or first.image_count >= max_images:
             return [first]
         key = (first.model_path, pipeline.batch_key(first.request))
@@ -244,15 +244,6 @@ class EngineWorker:
             if images >= max_images or remaining <= 0 or self._stopping:
                 return batch
             self._cond.wait(remaining)  # releases the lock: submissions go on meanwhile
-
-    @property
-    def max_batch_images(self) -> int:
-        """AURA_MAX_BATCH, or by device. On an H100 (SD 1.5) batching gave 1.76× throughput with 8
-        clients at no cost to a lone one; on a CPU it doubles throughput under concurrent load but
-        costs a lone client ~20% latency, so it is off there by default (docs/benchmarks.md)."""
-        if self.settings.max_batch is not None:
-            return self.settings.max_batch
-        return 8 if self.model is not None and self.model.device.type == "cuda" else 1
 
     def _run(self, batch: list[Job]) -> None:
         """Run one job (generate, refine or load), or several compatible generations in one call."""
