@@ -4,8 +4,9 @@ polling GET /jobs/{id} (previews included) as the studio does, against a real `a
     python bench/previews.py                              # the embedded model
     SD_MODEL_ID=/path/to/model python bench/previews.py --rounds 10 --steps 25
 
-Each round sends one request per polling interval (none, 250 ms = the studio's, 50 ms), in turn, so
-drift hits every mode alike. Prints per mode the median pipeline time the engine reports and the
+Each round sends one request per mode (nobody polling; /jobs/{id} every 250 ms, the studio's rate;
+/health at that rate, the cost of polling over HTTP without previews; /jobs/{id} every 50 ms), in
+turn, so drift hits every mode alike. Prints per mode the median pipeline time the engine reports and the
 end-to-end time, their ratio to nobody watching, and how many distinct previews the poller saw;
 then the time to make one preview (linear map + PNG) in this process.
 """
@@ -22,13 +23,15 @@ import httpx
 import torch
 from engine_process import running_engine
 
-MODES = {"nobody watching": None, "polled every 250 ms": 0.25, "polled every 50 ms": 0.05}
+# (interval, path): None = nobody polls; /health at the same rate isolates the cost of HTTP polling itself.
+MODES = {"nobody watching": (None, None), "polled every 250 ms": (0.25, "/jobs/{job}"),
+         "/health every 250 ms": (0.25, "/health"), "polled every 50 ms": (0.05, "/jobs/{job}")}
 
 
-def poll(url: str, job: str, interval: float, stop: threading.Event, seen: set) -> None:
+def poll(url: str, path: str, interval: float, stop: threading.Event, seen: set) -> None:
     with httpx.Client(base_url=url, timeout=30) as client:
         while not stop.is_set():
-            body = client.get(f"/jobs/{job}").json()
+            body = client.get(path).json()
             if body.get("previews"):
                 seen.add(body["previewStep"])
             stop.wait(interval)
@@ -51,11 +54,11 @@ def main() -> None:
         for _ in range(2):  # warm-up
             client.post("/generate", json=body).raise_for_status()
         for round_index in range(args.rounds):
-            for mode, interval in MODES.items():
+            for mode, (interval, path) in MODES.items():
                 job, stop, seen = uuid.uuid4().hex, threading.Event(), set()
                 poller = None
                 if interval is not None:
-                    poller = threading.Thread(target=poll, args=(engine.url, job, interval, stop, seen))
+                    poller = threading.Thread(target=poll, args=(engine.url, path.format(job=job), interval, stop, seen))
                     poller.start()
                 started = time.perf_counter()
                 response = client.post("/generate", json={**body, "seed": round_index, "requestId": job})
