@@ -23,7 +23,6 @@ from .state import ClusterState
 # light requests (health, progress, metrics) that must not wait behind generations. Beyond that the
 # proxy holds requests back; a replica whose own queue is full still answers 503 + Retry-After.
 LIGHT_REQUESTS = 8
-MAX_BATCH_IMAGES = 8
 # Ray restarts a replica whose check_health raises; checked this often.
 HEALTH_CHECK_PERIOD_S = 10.0
 STATE_NAMESPACE = "aura"
@@ -120,7 +119,7 @@ def deployment_options(settings: Settings) -> dict:
         gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 else 0
     options = {
         "ray_actor_options": {"num_cpus": settings.replica_cpus, "num_gpus": gpus},
-        "max_ongoing_requests": settings.max_queue + MAX_BATCH_IMAGES + LIGHT_REQUESTS,
+        "max_ongoing_requests": settings.max_queue + settings.max_batch + LIGHT_REQUESTS,
         # Serve stops routing to a replica that is shutting down and lets its requests finish for
         # up to this long, as AURA_SHUTDOWN_GRACE_S does for `aura serve`; then the worker stops.
         "graceful_shutdown_timeout_s": settings.shutdown_grace_s,
