@@ -224,7 +224,7 @@ def test_drain_finishes_accepted_work_and_refuses_new_work(cluster):
             refused = wait_for(
                 lambda: (r := cluster.post("/generate", json=GENERATE, headers=client_headers())).status_code == 503
                 and r,
-                10,
+                30,  # replicas learn of the drain from their next report: seconds on a loaded machine
             )
             assert refused and "shutting down" in refused.json()["error"]["message"]
             assert int(refused.headers["retry-after"]) >= 1
