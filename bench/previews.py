@@ -84,13 +84,14 @@ def main() -> None:
 
 
 def preview_ms(images: int) -> float:
-    from aura_reflect.engine.previews import FAMILY_LATENT_RGB, encode_preview, preview_images
+    from aura_reflect.engine.images import encode_image
+    from aura_reflect.engine.previews import FAMILY_LATENT_RGB, preview_images
 
     latents = torch.randn(images, 4, 64, 64)
     times = []
     for _ in range(50):
         started = time.perf_counter()
-        [encode_preview(image) for image in preview_images(latents, FAMILY_LATENT_RGB["sd"])]
+        [encode_image(image) for image in preview_images(latents, FAMILY_LATENT_RGB["sd"])]
         times.append(time.perf_counter() - started)
     return statistics.median(times) * 1000
 

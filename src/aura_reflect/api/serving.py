@@ -24,7 +24,7 @@ from ..engine.families import resolve_size, snap_size
 from ..engine.images import decode_image, encode_image
 from ..engine.loader import LoadedModel, ModelProfile, names_model, read_profile, resolve_model_path
 from ..engine.palette import PNG_TEXT_KEY, dominant_colours, palette_json
-from ..engine.previews import encode_preview, preview_images
+from ..engine.previews import preview_images
 from ..engine.pipeline import (
     MAX_SCHEDULE_STEPS,
     GenerationRequest,
@@ -206,7 +206,7 @@ class ServingEngine:
             images = preview_images(latents, model.latent_rgb)
         except ValueError:  # a VAE whose latents the factors do not fit: no preview, not an error
             return None
-        control.preview = (step, [encode_preview(image) for image in images])
+        control.preview = (step, [encode_image(image) for image in images])
         return control.preview
 
     async def _wait(self, job: Job, is_disconnected: Disconnected | None):

@@ -13,8 +13,6 @@ nothing and a watched one pays one small copy per poll, on the HTTP thread.
 
 from __future__ import annotations
 
-import base64
-import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,9 +67,3 @@ def preview_images(latents: torch.Tensor, mapping: LatentRGB) -> list[Image.Imag
     pixels = ((rgb + 1.0) * 127.5).clamp(0, 255).round().to(torch.uint8).numpy()
     return [Image.fromarray(np.ascontiguousarray(image), "RGB") for image in pixels]
 
-
-def encode_preview(image: Image.Image) -> str:
-    """Base64 PNG without compression effort: previews are tiny and short-lived."""
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=1)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
