@@ -494,8 +494,9 @@ def warm_up(model: LoadedModel, settings: Settings) -> None:
         return time.perf_counter() - started
 
     cache_before = inductor_cache_counts()
+    calls = warmup_calls(model, settings, compiled)
     try:
-        seconds = run(warmup_calls(model, settings, compiled))
+        seconds = run(calls)
     except Exception as error:
         if not compiled:
             raise ModelLoadError(f"warm-up generation failed: {type(error).__name__}: {error}") from error
@@ -511,7 +512,7 @@ def warm_up(model: LoadedModel, settings: Settings) -> None:
             model.optimizations.update(
                 compile=True, compile_mode=settings.compile_mode, compile_regional=settings.compile_regional,
                 compile_dynamic=settings.compile_dynamic, compile_seconds=round(seconds, 2),
-                compile_shapes=len(warmup_calls(model, settings, compiled)),
+                compile_shapes=len(calls),
                 compile_cache=str(settings.compile_cache) if settings.compile_cache else None,
                 compile_cache_hits=hits, compile_cache_misses=misses,
             )
