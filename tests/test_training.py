@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
@@ -41,13 +42,17 @@ def test_smoke_training_produces_a_model_the_engine_serves(tmp_path):
         assert decode_png(response.json()["images"][0]).size == (632, 272)
 
 
-def _checkpoint_stage(path: Path) -> tuple[str, int] | None:
-    try:
-        with safe_open(path, framework="pt") as handle:
-            state = json.loads(handle.metadata()["state"])
-        return state["stage"], state["step"]
-    except Exception:  # not written yet, or being replaced
-        return None
+def _checkpoint_stage(folder: Path) -> tuple[str, int] | None:
+    """The stage and step of the run's last complete save in ``folder`` (saves are renamed into place)."""
+    saves = sorted(p for p in folder.glob("*") if p.is_dir() and not p.name.endswith(".tmp")) if folder.is_dir() else []
+    for save in reversed(saves):
+        try:
+            with safe_open(save / "shard-00.safetensors", framework="pt") as handle:
+                state = json.loads(handle.metadata()["state"])
+            return state["stage"], state["step"]
+        except FileNotFoundError:  # removed as a newer save came in
+            continue
+    return None
 
 
 def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path):
@@ -62,7 +67,7 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path):
     process = subprocess.Popen(command + ["--out", str(out)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 600
     try:
-        while (stage := _checkpoint_stage(tmp_path / "ckpt" / "ckpt.safetensors")) is None or stage[0] != "unet":
+        while (stage := _checkpoint_stage(tmp_path / "ckpt")) is None or stage[0] != "unet":
             assert process.poll() is None, "the run ended before it could be interrupted"
             assert time.monotonic() < deadline
             time.sleep(0.02)
@@ -73,9 +78,9 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path):
 
     resumed = subprocess.run(command + ["--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
-    assert f"resuming from {tmp_path / 'ckpt' / 'ckpt.safetensors'}: stage unet" in resumed.stdout
+    assert f"resuming from {tmp_path / 'ckpt'}" in resumed.stdout and ": stage unet" in resumed.stdout
     assert json.loads((out / "aura.json").read_text())["training"]["resumed"] == 1
-    assert not (tmp_path / "ckpt" / "ckpt.safetensors").exists()  # a finished run leaves nothing to resume
+    assert not any((tmp_path / "ckpt").iterdir())  # a finished run leaves nothing to resume
     for part in ("unet/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors",
                  "vae/diffusion_pytorch_model.safetensors"):
         a, b = load_file(tmp_path / "whole" / part), load_file(out / part)
@@ -85,9 +90,30 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path):
 def test_a_checkpoint_of_another_config_is_refused(tmp_path):
     from training.train import Checkpoints
 
-    Checkpoints(tmp_path, Config(**SMOKE)).save({"x": __import__("torch").zeros(1)}, {"stage": "vae", "step": 2})
+    Checkpoints(tmp_path, Config(**SMOKE)).save({"x": torch.zeros(1)}, {"stage": "vae", "step": 2})
     with pytest.raises(SystemExit, match="another config"):
         Checkpoints(tmp_path, Config(**{**SMOKE, "seed": 1})).load()
+
+
+def test_checkpoints_are_committable_shards_and_keep_only_the_last_whole_save(tmp_path):
+    """A large save is split into shards under the size limit and loads back whole; an unfinished
+    save (.tmp) is never resumed from; a newer save replaces the older one."""
+    from training.train import Checkpoints
+
+    checkpoints = Checkpoints(tmp_path, Config(**SMOKE))
+    checkpoints.SHARD_BYTES = 1000
+    tensors = {f"w{i}": torch.full((100,), float(i)) for i in range(5)}  # 400 bytes each
+    checkpoints.save(tensors, {"stage": "vae", "step": 2})
+    checkpoints.save(tensors, {"stage": "unet", "step": 4})
+    (tmp_path / "1-unet-000006.tmp").mkdir()  # a save killed half-way
+    assert [p.name for p in checkpoints.saves()] == ["1-unet-000004"]
+    shards = sorted(checkpoints.path.glob("*.safetensors"))
+    assert len(shards) == 3 and all(p.stat().st_size < 1000 + 1024 for p in shards)
+    loaded, state = checkpoints.load()
+    assert (state["stage"], state["step"]) == ("unet", 4)
+    assert loaded.keys() == tensors.keys() and all(torch.equal(loaded[k], tensors[k]) for k in tensors)
+    checkpoints.clear()
+    assert checkpoints.load() is None
 
 
 def test_the_vocabulary_is_large_and_bilingual():

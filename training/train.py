@@ -10,7 +10,7 @@ text encoder together (epsilon objective, min-SNR weighting, 10% empty captions 
 guidance, real unknown words inserted and words dropped, EMA weights) → ``save_pretrained`` a
 StableDiffusionPipeline plus ``aura.json`` (native sizes, defaults and live-preview factors for the engine).
 
-Every ``checkpoint_every`` steps the run writes ``--checkpoints``/ckpt.safetensors (weights, EMA,
+Every ``checkpoint_every`` steps the run saves itself under ``--checkpoints`` (weights, EMA,
 optimizer moments, random generator states, the loss log); run the same command again after any
 interruption and it resumes there, ending with the same weights as a run never stopped (on the
 same device).
@@ -220,25 +220,48 @@ def make_noise_scheduler():
     )
 
 
-# --- checkpoints: one safetensors file, written atomically, that a run resumes from -----------------
+# --- checkpoints: a folder per save, of safetensors shards, renamed into place when complete ------
+STAGES = ("vae", "unet")
+
+
 class Checkpoints:
-    """``ckpt.safetensors`` in ``folder``: named tensors plus a JSON "state" in the file's metadata.
+    """Saves under ``folder``, each a sub-folder named by stage and step (``1-unet-003500``): shards
+    of at most ``SHARD_BYTES`` (so each file stays committable) and the run's JSON "state" in the
+    first shard's metadata. A save is written to ``<name>.tmp`` and renamed into place only when
+    complete, then older saves are removed: a run killed at any moment leaves its last whole save.
 
     Everything a stage needs to go on as if never stopped is in it: weights, EMA weights, the
     optimizer's moments, every random generator's state, the loss log and the elapsed time."""
 
+    SHARD_BYTES = 48 * 2**20
+
     def __init__(self, folder: Path | None, cfg: Config):
         self.folder, self.cfg = folder, cfg
-        self.path = folder / "ckpt.safetensors" if folder else None
+
+    def saves(self) -> list[Path]:
+        """Complete saves, oldest first."""
+        if self.folder is None or not self.folder.is_dir():
+            return []
+        return sorted(p for p in self.folder.iterdir() if p.is_dir() and not p.name.endswith(".tmp"))
+
+    @property
+    def path(self) -> Path | None:
+        """The save a run resumes from (None when there is none)."""
+        saves = self.saves()
+        return saves[-1] if saves else None
 
     def load(self) -> tuple[dict[str, torch.Tensor], dict] | None:
         from safetensors import safe_open
 
-        if self.path is None or not self.path.is_file():
+        if self.path is None:
             return None
-        with safe_open(self.path, framework="pt") as handle:
-            state = json.loads(handle.metadata()["state"])
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+        tensors, state = {}, None
+        for shard in sorted(self.path.glob("*.safetensors")):
+            with safe_open(shard, framework="pt") as handle:
+                state = state or json.loads((handle.metadata() or {}).get("state", "null"))
+                tensors.update({key: handle.get_tensor(key) for key in handle.keys()})
+        if state is None:
+            raise SystemExit(f"checkpoint {self.path} has no run state; remove it")
         if state["config"] != asdict(self.cfg):
             raise SystemExit(f"checkpoint {self.path} was made with another config; remove it or pass the same one")
         return tensors, state
@@ -246,13 +269,34 @@ class Checkpoints:
     def save(self, tensors: dict[str, torch.Tensor], state: dict) -> None:
         from safetensors.torch import save_file
 
-        if self.path is None:
+        if self.folder is None:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        cpu = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-        save_file(cpu, tmp, metadata={"state": json.dumps({**state, "config": asdict(self.cfg)})})
-        os.replace(tmp, self.path)
+        name = f"{STAGES.index(state['stage'])}-{state['stage']}-{state['step']:06d}"
+        tmp = self.folder / f"{name}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        shards: list[dict[str, torch.Tensor]] = [{}]
+        size = 0
+        for key, value in tensors.items():
+            value = value.detach().to("cpu").contiguous()
+            nbytes = value.numel() * value.element_size()
+            if shards[-1] and size + nbytes > self.SHARD_BYTES:
+                shards.append({})
+                size = 0
+            shards[-1][key] = value
+            size += nbytes
+        metadata = {"state": json.dumps({**state, "config": asdict(self.cfg)})}
+        for i, shard in enumerate(shards):
+            save_file(shard, tmp / f"shard-{i:02d}.safetensors", metadata=metadata if i == 0 else None)
+        shutil.rmtree(self.folder / name, ignore_errors=True)
+        os.replace(tmp, self.folder / name)
+        for old in self.saves()[:-1]:
+            shutil.rmtree(old)
+
+    def clear(self) -> None:
+        """The run is complete: nothing left to resume."""
+        for old in self.saves():
+            shutil.rmtree(old)
 
 
 def module_tensors(prefix: str, module_or_state) -> dict[str, torch.Tensor]:
@@ -619,8 +663,7 @@ def train(cfg: Config, out: Path, log_path: Path | None = None, device: str = "c
             writer = csv.writer(handle)
             writer.writerow(["stage", "step", "loss", "seconds"])
             writer.writerows((s, i, f"{l:.6f}", f"{t:.1f}") for s, i, l, t in run.rows)
-    if checkpoint_dir is not None and run.checkpoints.path.is_file():
-        run.checkpoints.path.unlink()  # the run is complete: nothing to resume
+    run.checkpoints.clear()  # the run is complete: nothing to resume
     print(f"done in {wall:.0f}s → {out}", flush=True)
     return summary
 
