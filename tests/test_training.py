@@ -20,7 +20,7 @@ from training import world
 from training.eval import eval_prompts
 from training.eval_moods import ENGLISH, SPANISH, filler_prompts, mood_prompts
 from training.tokenizer import save_tokenizer
-from training.train import SMOKE, Config, train
+from training.train import SMOKE, Config, snapshot, train
 
 from .helpers import EngineServer, decode_png, settings_from_env
 
@@ -75,6 +75,14 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path):
         process.send_signal(signal.SIGKILL)
         process.wait()
     assert not (out / "model_index.json").exists()
+
+    # The run in progress can be looked at: its last checkpoint's EMA weights, saved as a model.
+    snap = snapshot(Config(**SMOKE), tmp_path / "ckpt", tmp_path / "snap")
+    stage, step = _checkpoint_stage(tmp_path / "ckpt")
+    assert snap["training"]["snapshot_of"].startswith(f"1-unet-{step:06d} (stage unet, step {step}")
+    shard = load_file(next((tmp_path / "ckpt").glob("1-unet-*")) / "shard-00.safetensors")
+    saved = load_file(tmp_path / "snap" / "unet" / "diffusion_pytorch_model.safetensors")
+    assert all((saved[k] == shard[f"ema_unet.{k}"].half()).all() for k in saved)
 
     resumed = subprocess.run(command + ["--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]

@@ -1,8 +1,9 @@
 """Train aura-tiny, the embedded default model, from nothing but the procedural world.
 
     python -m training.train --device cuda         # the shipped weights (about 8 min on one H100)
-    python -m training.train                       # the same on the CPU (days on 2 cores; resumable)
+    python -m training.train                       # the same on the CPU (about 4 h on 2 idle cores; resumable)
     python -m training.train --smoke --out /tmp/x  # a handful of steps, for tests
+    python -m training.train --snapshot /tmp/snap  # the model at the last checkpoint, to evaluate a run in progress
 
 Stages: render a captioned dataset (``world.py``, words from ``vocabulary.py``) → learn the BPE
 tokenizer → train the VAE (factor 8, 128 px) → encode the dataset to latents → train the UNet and the
@@ -578,46 +579,28 @@ class Run:
 
 
 # --- main ------------------------------------------------------------------------------------
-def train(cfg: Config, out: Path, log_path: Path | None = None, device: str = "cpu",
-          checkpoint_dir: Path | None = None, workers: int | None = None) -> dict:
-    from diffusers import DPMSolverMultistepScheduler, StableDiffusionPipeline
+def prepare(cfg: Config, work: Path, workers: int | None):
+    """The rendered dataset and the tokenizer learned from its captions (saved under ``work``)."""
     from transformers import CLIPTokenizer
 
-    torch.manual_seed(cfg.seed)
-    torch.set_num_threads(cfg.threads)
-    dev = torch.device(device)
-    if dev.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    run = Run(cfg, dev, Checkpoints(checkpoint_dir, cfg))
-
     data = build_dataset(cfg, workers or cfg.threads)
-    print(f"[{run.elapsed():7.1f}s] rendered {cfg.scenes} scenes", flush=True)
-    work = out.with_name(out.name + ".tmp")
-    shutil.rmtree(work, ignore_errors=True)
     all_captions = [c for bucket in data.values() for caps in bucket["captions"] for c in caps]
     vocab_size = save_tokenizer(work / "tokenizer", all_captions, cfg.max_tokens)
-    tokenizer = CLIPTokenizer.from_pretrained(work / "tokenizer")
-    distractors, _ = distractor_words(vocabulary.content_words("en") | vocabulary.content_words("es"))
+    return data, CLIPTokenizer.from_pretrained(work / "tokenizer"), vocab_size
 
-    vae = make_vae().to(dev)
-    done = run.finished_vae()
-    if done is None:
-        vae_loss = train_vae(vae, data, cfg, run)
-    else:
-        vae.load_state_dict(take("vae", done))
-        vae.eval()
-        vae_loss = float(done["vae_loss"])
-    latents = encode_latents(vae, data, dev)
+
+def scaled_latents(vae, data: dict[str, dict], device) -> tuple[dict[str, torch.Tensor], float]:
+    """The dataset's latents at unit standard deviation, and the scale that does it (in the VAE's config)."""
+    latents = encode_latents(vae, data, device)
     scale = 1.0 / float(torch.cat([z.flatten() for z in latents.values()]).std())
     vae.register_to_config(scaling_factor=scale)
-    latents = {k: z * scale for k, z in latents.items()}
-    # Later checkpoints carry the finished VAE, so a resume skips its stage.
-    run.carry = {**module_tensors("vae", vae), "vae_loss": torch.tensor(vae_loss)}
+    return {k: z * scale for k, z in latents.items()}, scale
 
-    text_encoder = make_text_encoder(vocab_size, cfg).to(dev)
-    unet = make_unet().to(dev)
-    unet_loss = train_unet(unet, text_encoder, tokenizer, latents, data, cfg, run, distractors)
+
+def save_model(out: Path, vae, text_encoder, tokenizer, unet, training: dict,
+               latents: dict[str, torch.Tensor], data: dict[str, dict]) -> dict:
+    """``save_pretrained`` a StableDiffusionPipeline (fp16) with ``aura.json``; returns the latter."""
+    from diffusers import DPMSolverMultistepScheduler, StableDiffusionPipeline
 
     scheduler = DPMSolverMultistepScheduler.from_config(make_noise_scheduler().config)
     pipe = StableDiffusionPipeline(
@@ -633,30 +616,66 @@ def train(cfg: Config, out: Path, log_path: Path | None = None, device: str = "c
     pipe.to("cpu", torch.float16)  # halves the shipped size; the engine loads it back in fp32 on CPU
     shutil.rmtree(out, ignore_errors=True)
     pipe.save_pretrained(out, safe_serialization=True)
-    shutil.rmtree(work, ignore_errors=True)
-    wall = run.elapsed()
     summary = {
         "name": "aura-tiny",
         "version": 2,
         "native_sizes": {k: list(v) for k, v in TRAIN_SIZES.items()},
         "default_steps": DEFAULT_STEPS,
         "default_guidance": DEFAULT_GUIDANCE,
-        "training": {
-            "config": asdict(cfg),
-            "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({cfg.threads} threads)",
-            "torch": torch.__version__,
-            "wall_seconds": round(wall, 1),
-            "resumed": run.resumes,
-            "final_vae_loss": round(vae_loss, 5),
-            "final_unet_loss": round(unet_loss, 5),
-            "vocab_size": vocab_size,
-            "latent_scaling_factor": round(scale, 5),
-        },
+        "training": training,
     }
     # The live previews' latent → RGB map for this VAE (training/latent_rgb.py).
     preview_map, preview_error = fit_latent_rgb(latents["1:1"][:512].cpu(), to_tensor(data["1:1"]["images"][:512]))
     summary["latent_rgb"] = {**preview_map.as_card(), "mean_abs_error_8bit": round(preview_error, 2)}
     (out / "aura.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary
+
+
+def train(cfg: Config, out: Path, log_path: Path | None = None, device: str = "cpu",
+          checkpoint_dir: Path | None = None, workers: int | None = None) -> dict:
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    run = Run(cfg, dev, Checkpoints(checkpoint_dir, cfg))
+
+    work = out.with_name(out.name + ".tmp")
+    shutil.rmtree(work, ignore_errors=True)
+    data, tokenizer, vocab_size = prepare(cfg, work, workers)
+    print(f"[{run.elapsed():7.1f}s] rendered {cfg.scenes} scenes", flush=True)
+    distractors, _ = distractor_words(vocabulary.content_words("en") | vocabulary.content_words("es"))
+
+    vae = make_vae().to(dev)
+    done = run.finished_vae()
+    if done is None:
+        vae_loss = train_vae(vae, data, cfg, run)
+    else:
+        vae.load_state_dict(take("vae", done))
+        vae.eval()
+        vae_loss = float(done["vae_loss"])
+    latents, scale = scaled_latents(vae, data, dev)
+    # Later checkpoints carry the finished VAE, so a resume skips its stage.
+    run.carry = {**module_tensors("vae", vae), "vae_loss": torch.tensor(vae_loss)}
+
+    text_encoder = make_text_encoder(vocab_size, cfg).to(dev)
+    unet = make_unet().to(dev)
+    unet_loss = train_unet(unet, text_encoder, tokenizer, latents, data, cfg, run, distractors)
+
+    wall = run.elapsed()
+    summary = save_model(out, vae, text_encoder, tokenizer, unet, {
+        "config": asdict(cfg),
+        "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({cfg.threads} threads)",
+        "torch": torch.__version__,
+        "wall_seconds": round(wall, 1),
+        "resumed": run.resumes,
+        "final_vae_loss": round(vae_loss, 5),
+        "final_unet_loss": round(unet_loss, 5),
+        "vocab_size": vocab_size,
+        "latent_scaling_factor": round(scale, 5),
+    }, latents, data)
+    shutil.rmtree(work, ignore_errors=True)
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("w", newline="") as handle:
@@ -665,6 +684,37 @@ def train(cfg: Config, out: Path, log_path: Path | None = None, device: str = "c
             writer.writerows((s, i, f"{l:.6f}", f"{t:.1f}") for s, i, l, t in run.rows)
     run.checkpoints.clear()  # the run is complete: nothing to resume
     print(f"done in {wall:.0f}s → {out}", flush=True)
+    return summary
+
+
+def snapshot(cfg: Config, checkpoint_dir: Path, out: Path, workers: int | None = None) -> dict:
+    """The model as it stands at a run's last checkpoint (its EMA weights), saved as the finished
+    model is: to evaluate a run in progress. The run itself is left as it was."""
+    torch.set_num_threads(cfg.threads)
+    checkpoints = Checkpoints(checkpoint_dir, cfg)
+    saved = checkpoints.load()
+    if saved is None or saved[1]["stage"] != "unet":
+        raise SystemExit(f"no UNet-stage checkpoint under {checkpoint_dir}: nothing to snapshot yet")
+    tensors, state = saved
+    work = out.with_name(out.name + ".tmp")
+    shutil.rmtree(work, ignore_errors=True)
+    data, tokenizer, vocab_size = prepare(cfg, work, workers)
+    vae = make_vae()
+    vae.load_state_dict(take("vae", tensors))
+    vae.eval()
+    latents, scale = scaled_latents(vae, data, torch.device("cpu"))
+    text_encoder, unet = make_text_encoder(vocab_size, cfg), make_unet()
+    text_encoder.load_state_dict(take("ema_text", tensors))
+    unet.load_state_dict(take("ema_unet", tensors))
+    summary = save_model(out, vae, text_encoder.eval(), tokenizer, unet.eval(), {
+        "config": asdict(cfg),
+        "snapshot_of": f"{checkpoints.path.name} (stage {state['stage']}, step {state['step']}, EMA weights)",
+        "wall_seconds": round(state["elapsed"], 1),
+        "vocab_size": vocab_size,
+        "latent_scaling_factor": round(scale, 5),
+    }, latents, data)
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"snapshot of {checkpoints.path} → {out}", flush=True)
     return summary
 
 
@@ -683,8 +733,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="processes rendering the data (default: threads)")
     parser.add_argument("--smoke", action="store_true", help="a few steps on a few scenes (tests)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--snapshot", type=Path, default=None, metavar="DIR",
+                        help="do not train: save the model at the last checkpoint to DIR (to evaluate a run in progress)")
     args = parser.parse_args()
     cfg = Config(seed=args.seed, **(SMOKE if args.smoke else {}))
+    if args.snapshot:
+        snapshot(cfg, args.checkpoints, args.snapshot, args.workers)
+        return
     train(cfg, args.out, None if args.smoke else args.log, args.device, args.checkpoints, args.workers)
 
 
