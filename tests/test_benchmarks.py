@@ -18,3 +18,32 @@ def test_gpu_benchmark_runs_on_cpu_with_tiny_configs():
         assert section in out
     assert "+ fused QKV projections" in out and "tiny preview VAE" in out
     assert "batch 8:" in out and "images/s" in out
+
+
+def test_profile_steps_bare_loop_does_the_plain_calls_work():
+    """bench/profile_step.py compares a plain diffusers call with its loop written out: the comparison
+    means something only if the two make the same image from the same seed."""
+    import numpy as np
+    import torch
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from profile_step import bare_loop
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    from aura_reflect.engine.loader import load_model
+
+    from .helpers import settings_from_env
+
+    pipe = load_model(settings_from_env(AURA_WARMUP="false")).text2img  # the embedded model
+    plain = pipe(prompt=["a purple night sky"], width=64, height=64, num_inference_steps=4, guidance_scale=5.0,
+                 generator=[torch.Generator("cpu").manual_seed(7)], output_type="np").images
+    bare = bare_loop(pipe, "a purple night sky", 64, 64, 4, 5.0, 1, 7)
+    assert plain.shape == bare.shape == (1, 64, 64, 3)
+    assert np.abs(plain - bare).max() < 1e-4
+
+    result = subprocess.run([sys.executable, "bench/profile_step.py", "--steps", "2", "--repeats", "1"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for part in ("plain diffusers call", "bare loop", "unet", "vae decode", "text encoder"):
+        assert part in result.stdout
