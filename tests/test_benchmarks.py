@@ -47,3 +47,15 @@ def test_profile_steps_bare_loop_does_the_plain_calls_work():
     assert result.returncode == 0, result.stderr[-3000:]
     for part in ("plain diffusers call", "bare loop", "unet", "vae decode", "text encoder"):
         assert part in result.stdout
+
+
+def test_the_gpu_end_to_end_table_runs_on_cpu_with_tiny_models():
+    """bench/gpu_e2e.py is the one script a lent GPU runs for issue #15's table: keep it working."""
+    result = subprocess.run([sys.executable, "bench/gpu_e2e.py", "--tiny", "--families", "sd15", "--ratios", "1:1", "4:5",
+                             "--repeats", "1", "--requests", "4"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    out = result.stdout
+    for line in ("plain diffusers call, eager: SD 1.5 512²", "cold start to ready", "end to end over HTTP",
+                 "first request after ready at every ratio × tier", "batching on:", "restart on the warm cache",
+                 "batching off:", "batching on / off with 8 clients"):
+        assert line in out, line
