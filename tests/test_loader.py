@@ -106,3 +106,21 @@ def test_model_paths_stay_inside_the_models_folder(tiny_sd, tmp_path):
         assert raised.value.field == "config.modelPath"
     with pytest.raises(InvalidInput, match="AURA_MODELS_DIR"):
         resolve_model_path(None, "mine")
+
+
+@pytest.mark.parametrize("family", ["sd", "sdxl"])
+def test_fp16_stays_fp16_in_both_pipelines(tmp_path, family):
+    """img2img shares text2img's components; building it must not cast them (diffusers' from_pipe
+    casts to fp32 unless told the dtype: the engine once served fp16 models in fp32 that way)."""
+    import torch
+
+    from aura_reflect.testing import save_tiny_pipeline
+
+    folder = save_tiny_pipeline(tmp_path / family, family)
+    model = load_model(settings_from_env(SD_MODEL_ID=str(folder), SD_PRECISION="fp16", AURA_WARMUP="false"))
+    assert model.dtype == torch.float16
+    for pipe in (model.text2img, model.img2img):
+        for name, component in pipe.components.items():
+            if isinstance(component, torch.nn.Module):
+                assert component.dtype == torch.float16, (type(pipe).__name__, name, component.dtype)
+    assert model.img2img.unet is model.text2img.unet

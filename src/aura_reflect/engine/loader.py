@@ -397,8 +397,13 @@ def load_model(settings: Settings, model_id: str | None = None) -> LoadedModel:
         optimizations[f"{fast_path.kind}_steps"] = fast_path.default_steps
     if settings.vae_id and configured:
         optimizations["vae"] = settings.vae_id
-    if dtype == torch.float16 and getattr(text2img.vae.config, "force_upcast", False):
-        optimizations["vae_upcast"] = True  # diffusers decodes in fp32 (SDXL's VAE overflows in fp16)
+    if family == "sdxl" and dtype == torch.float16 and getattr(text2img.vae.config, "force_upcast", False):
+        # diffusers' SDXL pipelines would cast the VAE to fp32 and back around every decode, because
+        # SDXL's original VAE overflows in fp16; fp16-safe VAEs (and most fine-tunes' fixed ones) do
+        # not. Decode in fp16 until one decode overflows: the engine re-decodes that one in fp32 and
+        # turns the upcast on for good (pipeline.upcast_vae_after_overflow).
+        text2img.vae.register_to_config(force_upcast=False)
+        optimizations["vae_upcast"] = UPCAST_AFTER_OVERFLOW
     if settings.torch_compile and configured:
         compile_pipeline(text2img, settings)
 
@@ -409,7 +414,9 @@ def load_model(settings: Settings, model_id: str | None = None) -> LoadedModel:
         img2img.to(device)
         apply_memory_options(img2img, device, settings)
     else:
-        img2img = img2img_cls.from_pipe(text2img)  # shares every component: no second copy
+        # Shares every component: no second copy. The dtype must be passed: without it from_pipe casts
+        # the shared components to fp32 (diffusers issue #12754), text2img's included.
+        img2img = img2img_cls.from_pipe(text2img, torch_dtype=dtype)
     img2img.set_progress_bar_config(disable=True)
 
     profile = build_profile(
@@ -436,6 +443,8 @@ def load_model(settings: Settings, model_id: str | None = None) -> LoadedModel:
     )
     return loaded
 
+
+UPCAST_AFTER_OVERFLOW = "after an fp16 overflow"
 
 # Images in one pipeline call: a request holds at most 8 (pipeline.MAX_IMAGES), a batch AURA_MAX_BATCH.
 MAX_IMAGES_PER_CALL = 8
