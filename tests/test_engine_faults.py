@@ -362,3 +362,28 @@ def test_a_stuck_step_makes_health_unhealthy_until_it_moves(tiny_sd):
             gate.set()
             assert pending.result().status_code == 200
         assert server.client.get("/health").status_code == 200
+
+
+def test_an_sdxl_vae_decodes_in_fp16_until_it_overflows_then_upcasts_for_good(tiny_sdxl):
+    """diffusers would upcast SDXL's VAE around every decode (force_upcast); the engine decodes in
+    fp16 and turns the upcast on only after a decode overflows (that one is decoded again in fp32)."""
+    import torch
+
+    settings = settings_from_env(SD_MODEL_ID=tiny_sdxl, SD_STEPS="1", SD_PRECISION="fp16", AURA_WARMUP="false")
+    with EngineServer(settings) as server:
+        vae = server.worker.model.text2img.vae
+        assert server.client.get("/health").json()["optimizations"]["vae_upcast"] == "after an fp16 overflow"
+        dtypes = []
+        handle = vae.decoder.register_forward_pre_hook(lambda module, args: dtypes.append(args[0].dtype))
+        try:
+            assert server.client.post("/generate", json={**BODY, "numImages": 1}).status_code == 200
+            assert dtypes == [torch.float16]  # no upcast
+            with DecoderHook(server, times=1):  # an overflow
+                assert server.client.post("/generate", json={**BODY, "numImages": 1}).status_code == 200
+            health = server.client.get("/health").json()["optimizations"]
+            assert health["vae_upcast"] is True and health["fp32_redecodes"] == 1
+            dtypes.clear()
+            assert server.client.post("/generate", json={**BODY, "numImages": 1}).status_code == 200
+            assert dtypes == [torch.float32] and vae.dtype == torch.float16  # diffusers' upcast, and back
+        finally:
+            handle.remove()

@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 
 from ..errors import EngineError, InvalidOutput, OutOfMemory
-from .loader import LoadedModel
+from .loader import UPCAST_AFTER_OVERFLOW, LoadedModel
 
 log = logging.getLogger(__name__)
 
@@ -335,7 +335,18 @@ def _run_guarded(
                 raise InvalidOutput("invalid output: the decoded image is NaN or black even in fp32")
             images[i] = image
         model.optimizations["fp32_redecodes"] = int(model.optimizations.get("fp32_redecodes", 0)) + len(bad)
+        upcast_vae_after_overflow(model)
     return model.text2img.numpy_to_pil(np.clip(np.nan_to_num(images), 0, 1))
+
+
+def upcast_vae_after_overflow(model: LoadedModel) -> None:
+    """The VAE overflowed in fp16: from now on let diffusers decode in fp32 (its ``force_upcast``)."""
+    if model.optimizations.get("vae_upcast") != UPCAST_AFTER_OVERFLOW:
+        return
+    model.text2img.vae.register_to_config(force_upcast=True)  # img2img shares the VAE
+    model.optimizations["vae_upcast"] = True
+    log.warning("the VAE overflows in fp16: decoding in fp32 from now on (an fp16-safe VAE, e.g. SD_VAE_ID="
+                "madebyollin/sdxl-vae-fp16-fix, keeps the fp16 decode)")
 
 
 def is_invalid_image(image: np.ndarray) -> bool:
