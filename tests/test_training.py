@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from training import vocabulary as V
 from training import world
@@ -84,6 +85,13 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path):
     saved = load_file(tmp_path / "snap" / "unet" / "diffusion_pytorch_model.safetensors")
     assert all((saved[k] == shard[f"ema_unet.{k}"].half()).all() for k in saved)
 
+    # A copy of the checkpoint, as if it had been taken on a GPU: it resumes here all the same.
+    shutil.copytree(tmp_path / "ckpt", tmp_path / "ckpt-gpu")
+    gpu_shard = next((tmp_path / "ckpt-gpu").glob("1-unet-*")) / "shard-00.safetensors"
+    with safe_open(gpu_shard, framework="pt") as handle:
+        state = json.loads(handle.metadata()["state"])
+    save_file(load_file(gpu_shard), gpu_shard, metadata={"state": json.dumps({**state, "device": "cuda"})})
+
     resumed = subprocess.run(command + ["--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
     assert f"resuming from {tmp_path / 'ckpt'}" in resumed.stdout and ": stage unet" in resumed.stdout
@@ -93,6 +101,12 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path):
                  "vae/diffusion_pytorch_model.safetensors"):
         a, b = load_file(tmp_path / "whole" / part), load_file(out / part)
         assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a), part
+
+    from_gpu = subprocess.run(command[:-2] + ["--checkpoints", str(tmp_path / "ckpt-gpu"), "--out", str(tmp_path / "from-gpu")],
+                              cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert from_gpu.returncode == 0, from_gpu.stdout[-2000:] + from_gpu.stderr[-2000:]
+    assert "checkpoint taken on cuda, resumed on cpu: the device's noise generator is reseeded" in from_gpu.stdout
+    assert (tmp_path / "from-gpu" / "model_index.json").is_file()
 
 
 def test_a_checkpoint_of_another_config_is_refused(tmp_path):

@@ -323,6 +323,19 @@ def load_optimizer(opt, tensors: dict[str, torch.Tensor], groups: list, device) 
     opt.load_state_dict({"state": entries, "param_groups": groups})
 
 
+def restore_device_generator(generator: torch.Generator, tensors: dict, state: dict, seed: int) -> None:
+    """Put back the device's noise generator. A checkpoint taken on another kind of device (a CPU run
+    resumed on a GPU, or back) has a state this generator cannot take: reseed it from the seed and
+    the step instead, so the run goes on (its noise stream differs from an uninterrupted run's)."""
+    saved_on = state.get("device", "cpu")
+    if saved_on == generator.device.type:
+        generator.set_state(tensors["noise_gen"])
+        return
+    generator.manual_seed(seed + 1_000_003 * state["step"])
+    print(f"checkpoint taken on {saved_on}, resumed on {generator.device.type}: the device's noise generator "
+          f"is reseeded", flush=True)
+
+
 def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
     """Host → device without waiting for the device (pinned memory), so the CPU prepares the next
     step while the GPU runs this one. A plain copy on the CPU."""
@@ -374,7 +387,7 @@ def train_vae(vae, data: dict[str, dict], cfg: Config, run: "Run") -> float:
         vae.load_state_dict(take("vae", tensors))
         load_optimizer(opt, tensors, state["param_groups"], device)
         gen.set_state(tensors["gen"])
-        noise_gen.set_state(tensors["noise_gen"])
+        restore_device_generator(noise_gen, tensors, state, cfg.seed + 5)
         start, recent = state["step"], Losses(state["recent"])
     vae.train()
     side = cfg.vae_crop
@@ -453,7 +466,7 @@ def train_unet(unet, text_encoder, tokenizer, latents, data, cfg: Config, run: "
                 ema.state[k].copy_(v)
         load_optimizer(opt, tensors, state["param_groups"], device)
         gen.set_state(tensors["gen"])
-        noise_gen.set_state(tensors["noise_gen"])
+        restore_device_generator(noise_gen, tensors, state, cfg.seed + 6)
         rng.setstate(_tuple_state(state["rng"]))
         np_rng.bit_generator.state = state["np_rng"]
         start, recent = state["step"], Losses(state["recent"])
@@ -574,7 +587,7 @@ class Run:
 
     def save(self, stage: str, step: int, tensors: dict[str, torch.Tensor], state: dict) -> None:
         state = {**state, "stage": stage, "step": step, "rows": self.rows, "elapsed": self.elapsed(),
-                 "resumes": self.resumes}
+                 "resumes": self.resumes, "device": self.device.type}
         self.checkpoints.save({**tensors, **self.carry}, state)
 
 
