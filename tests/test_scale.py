@@ -6,6 +6,8 @@ Clients are told apart by X-Forwarded-For (AURA_TRUST_PROXY), so each test has i
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 import uuid
@@ -18,8 +20,11 @@ import pytest
 ray = pytest.importorskip("ray", reason="Ray Serve is not installed: pip install -e '.[ray]'")
 from ray import serve  # noqa: E402
 
+from aura_reflect.client import EngineClient  # noqa: E402
 from aura_reflect.engine.worker import EngineWorker  # noqa: E402
 from aura_reflect.scale import AuraEngine, engine_app  # noqa: E402
+from aura_reflect.scale.deployment import STATE_NAMESPACE, init_ray, state_name  # noqa: E402
+from aura_reflect.scale.proxy import MESSAGE as REPLICA_LOST  # noqa: E402
 from aura_reflect.testing import save_tiny_pipeline  # noqa: E402
 
 from .helpers import decode_png, free_port, settings_from_env  # noqa: E402
@@ -63,7 +68,7 @@ def cluster(models):
         AURA_TRUST_PROXY="true",
     )
     port = free_port()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    init_ray(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
         serve.run(engine_app(settings), name="aura-test", route_prefix="/")
@@ -209,6 +214,83 @@ def test_committed_serve_configs_agree_and_validate():
     options = deployment_options(settings_from_env(**k8s_app["runtime_env"]["env_vars"]))
     assert options["ray_actor_options"] == {"num_cpus": 1, "num_gpus": 1}
     assert options["autoscaling_config"] == {"min_replicas": 1, "max_replicas": 4, "target_ongoing_requests": 2}
+
+
+def members(app: str) -> dict[str, dict]:
+    """The application's live replicas as its state actor knows them: status, pid, jobs."""
+    state = ray.get_actor(state_name(app), namespace=STATE_NAMESPACE)
+    return ray.get(state.members.remote(), timeout=10)
+
+
+def ready_members(app: str, count: int, without: set[str] = frozenset()) -> dict[str, dict] | None:
+    """The replicas, once there are ``count`` of them, none of ``without``, all ready; else None."""
+    found = members(app)
+    ready = len(found) == count and not without & found.keys() and all(e["status"] == "ok" for e in found.values())
+    return found if ready else None
+
+
+def running_replicas(app: str) -> int:
+    return serve.status().applications[app].deployments["AuraEngine"].replica_states.get("RUNNING", 0)
+
+
+def test_a_killed_replica_loses_no_request_and_ray_replaces_it(cluster):
+    """SIGKILL the process of a replica holding jobs, under 8 concurrent clients of 2 requests each.
+    Every request is answered: its image, or (those the dead replica held) 503 + Retry-After from the
+    proxy, never a 500 or a hang; the client's retries bring all 16 to their image, and Ray starts a
+    replica in place of the dead one."""
+    before = wait_for(lambda: ready_members("aura-test", 2))
+    assert before, members("aura-test")
+    url = str(cluster.base_url).rstrip("/")
+    outcomes: list[tuple[object, list]] = []  # per request: its result or exception, the refusals retried
+
+    def one_client(k: int) -> None:
+        for j in range(2):
+            refusals: list = []
+            # A new address per request: its retries stay within the rate limit's burst of 2.
+            client = EngineClient(url, timeout=120, retries=3, on_retry=refusals.append, headers=client_headers())
+            with client:
+                try:
+                    result = client.generate("rainy afternoon", aspect_ratio="1:1", num_images=1, seed=2 * k + j,
+                                             steps=4)
+                except Exception as error:  # a 500, a timeout: what must not happen
+                    result = error
+            outcomes.append((result, refusals))
+
+    def replica_with_jobs():
+        name, entry = max(members("aura-test").items(), key=lambda item: item[1]["jobs"])
+        return (name, entry) if entry["jobs"] else None
+
+    def replacement():
+        found = members("aura-test")
+        return [name for name, e in found.items() if name not in before and e["status"] == "ok"] or None
+
+    with ThreadPoolExecutor(8) as pool:
+        load = [pool.submit(one_client, k) for k in range(8)]
+        busiest = wait_for(replica_with_jobs, 60)
+        assert busiest, "no replica took a job"
+        victim, entry = busiest
+        os.kill(entry["pid"], signal.SIGKILL)
+        killed_at = time.monotonic()
+        new = wait_for(replacement, 120)
+        replaced_after = time.monotonic() - killed_at
+        assert new, f"no replica replaced {victim}: {members('aura-test')}"
+        for future in load:
+            future.result(timeout=300)
+
+    failures = [result for result, _ in outcomes if isinstance(result, Exception)]
+    assert not failures, [f"{type(f).__name__}: {f}" for f in failures]
+    assert len(outcomes) == 16
+    assert all([image.size for image in result.images] == [(512, 512)] for result, _ in outcomes)
+    refusals = [refusal for _, retried in outcomes for refusal in retried]
+    assert all(r.status in (429, 503) and r.retry_after >= 1 for r in refusals), refusals
+    lost = [retried for _, retried in outcomes if any(r.message == REPLICA_LOST for r in retried)]
+    assert lost, f"the kill of {victim} ({entry['jobs']} jobs) refused nothing: {refusals}"
+    # The census drops the dead replica (no report for 10 s) and counts the new one; Serve runs 2.
+    assert wait_for(lambda: ready_members("aura-test", 2, without={victim}), 60), members("aura-test")
+    assert running_replicas("aura-test") == 2
+    print(f"\nkilled {victim} holding {entry['jobs']} jobs; of 16 requests {sum(not r for _, r in outcomes)} "
+          f"served at the first try, {len(lost)} answered 503 (replica lost) then served on retry, "
+          f"{len(refusals)} refusals in all; {new[0]} ready {replaced_after:.1f} s after the kill")
 
 
 def test_drain_finishes_accepted_work_and_refuses_new_work(cluster):

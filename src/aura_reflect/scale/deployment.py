@@ -6,6 +6,7 @@ device with its own queue and micro-batching. Nothing here defines a route.
 from __future__ import annotations
 
 import asyncio
+import os
 from contextlib import asynccontextmanager
 from functools import partial
 
@@ -169,6 +170,22 @@ def drain(app_name: str, grace_s: float) -> bool:
     return True
 
 
+def init_ray(**options) -> None:
+    """``ray.init`` for a cluster started by this process, its HTTP proxies answering a request whose
+    replica died with 503 + Retry-After (proxy.py). Ray's processes copy this process's environment
+    when they start, so the variable is set for the call only. Connecting to a running cluster
+    (``RAY_ADDRESS``) changes nothing there: set it in that cluster's environment instead."""
+    from .proxy import CALLBACK, CALLBACK_VARIABLE
+
+    previous = os.environ.get(CALLBACK_VARIABLE)
+    os.environ[CALLBACK_VARIABLE] = previous or CALLBACK  # an operator's own callback wins
+    try:
+        ray.init(**options)
+    finally:
+        if previous is None:
+            del os.environ[CALLBACK_VARIABLE]
+
+
 def run_local(settings: Settings, host: str, port: int) -> None:
     """``aura serve --replicas N``: a Ray cluster on this machine, Serve's proxy on host:port, until
     Ctrl-C or SIGTERM; then the replicas drain (``drain``) and the process exits 0, as ``aura serve``."""
@@ -177,7 +194,7 @@ def run_local(settings: Settings, host: str, port: int) -> None:
     def interrupt(signum, frame):
         raise KeyboardInterrupt  # what Serve's blocking run waits for; replaces ray.init's handler
 
-    ray.init()
+    init_ray()
     signal.signal(signal.SIGTERM, interrupt)
     serve.start(http_options={"host": host, "port": port})
     try:
