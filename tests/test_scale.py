@@ -1,5 +1,6 @@
 """Scale-out on Ray Serve: two engine replicas on a local Ray cluster, spoken to over HTTP through
-Ray's proxy, on tiny seeded models. One cluster for the module (starting Ray is the slow part).
+Ray's proxy, on tiny seeded models. One cluster for the module (starting Ray is the slow part); the
+tests that need other settings deploy a second application on it.
 
 Clients are told apart by X-Forwarded-For (AURA_TRUST_PROXY), so each test has its own rate budget.
 """
@@ -213,7 +214,11 @@ def test_committed_serve_configs_agree_and_validate():
 
     options = deployment_options(settings_from_env(**k8s_app["runtime_env"]["env_vars"]))
     assert options["ray_actor_options"] == {"num_cpus": 1, "num_gpus": 1}
-    assert options["autoscaling_config"] == {"min_replicas": 1, "max_replicas": 4, "target_ongoing_requests": 2}
+    assert options["health_check_period_s"] == 10
+    assert options["autoscaling_config"] == {
+        "min_replicas": 1, "max_replicas": 4, "target_ongoing_requests": 2,
+        "upscale_delay_s": 30, "downscale_delay_s": 600, "look_back_period_s": 30,
+    }
 
 
 def members(app: str) -> dict[str, dict]:
@@ -291,6 +296,40 @@ def test_a_killed_replica_loses_no_request_and_ray_replaces_it(cluster):
     print(f"\nkilled {victim} holding {entry['jobs']} jobs; of 16 requests {sum(not r for _, r in outcomes)} "
           f"served at the first try, {len(lost)} answered 503 (replica lost) then served on retry, "
           f"{len(refusals)} refusals in all; {new[0]} ready {replaced_after:.1f} s after the kill")
+
+
+def test_a_stuck_replica_fails_its_health_check_and_ray_replaces_it(cluster, models):
+    """check_health through Ray Serve: a replica whose job makes no denoising step for
+    AURA_WATCHDOG_S (0.2 s: far less than one step of 8 high-resolution images takes) reports `stuck`,
+    fails the health check Ray runs every AURA_HEALTH_CHECK_S, and Ray replaces it. The request it
+    held is answered 503 + Retry-After."""
+    settings = settings_from_env(
+        SD_MODEL_ID=str(models / "tiny-sd"),
+        AURA_WARMUP="false",
+        AURA_REPLICA_CPUS="0.5",
+        AURA_RATE_LIMIT="0",
+        AURA_WATCHDOG_S="0.2",
+        AURA_HEALTH_CHECK_S="0.5",
+        AURA_SHUTDOWN_GRACE_S="1",
+    )
+    serve.run(engine_app(settings), name="aura-stuck", route_prefix="/stuck")
+    try:
+        ready = wait_for(lambda: ready_members("aura-stuck", 1), 30)
+        assert ready, members("aura-stuck")
+        [before] = ready
+        heavy = {"prompt": "x", "aspectRatio": "1:1", "resolution": "high", "numImages": 8, "config": {"steps": 4}}
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(cluster.post, "/stuck/generate", json=heavy)
+            assert wait_for(lambda: members("aura-stuck").get(before, {}).get("status") == "stuck", 60)
+            answered = answer.result(timeout=120)
+        assert answered.status_code == 503, answered.text
+        assert answered.json()["error"]["type"] == "unavailable" and int(answered.headers["retry-after"]) >= 1
+        replaced = wait_for(lambda: ready_members("aura-stuck", 1, without={before}), 120)
+        assert replaced, members("aura-stuck")
+        assert running_replicas("aura-stuck") == 1
+        assert cluster.get("/stuck/health").json()["status"] == "ok"
+    finally:
+        serve.delete("aura-stuck")
 
 
 def test_drain_finishes_accepted_work_and_refuses_new_work(cluster):

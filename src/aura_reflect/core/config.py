@@ -114,6 +114,14 @@ class Settings(BaseSettings):
     # What one replica reserves: CPUs always; GPUs unset means 1 when the cluster has GPUs, else 0.
     replica_cpus: float = Field(default=1, gt=0, validation_alias="AURA_REPLICA_CPUS")
     replica_gpus: float | None = Field(default=None, ge=0, validation_alias="AURA_REPLICA_GPUS")
+    # Ray Serve calls each replica's check_health this often; three failures in a row (a worker in
+    # error, or stuck past AURA_WATCHDOG_S) and Ray replaces the replica.
+    health_check_s: float = Field(default=10, gt=0, le=3600, validation_alias="AURA_HEALTH_CHECK_S")
+    # Autoscaling's pace: Serve averages the requests in flight over the look-back window, and acts
+    # once its decision has held for the delay (docs/scale-out.md: the measurement behind them).
+    upscale_delay_s: float = Field(default=30, ge=0, le=3600, validation_alias="AURA_UPSCALE_DELAY_S")
+    downscale_delay_s: float = Field(default=600, ge=0, le=86400, validation_alias="AURA_DOWNSCALE_DELAY_S")
+    autoscale_look_back_s: float = Field(default=30, gt=0, le=3600, validation_alias="AURA_AUTOSCALE_LOOK_BACK_S")
 
     @field_validator("allow_origins", "api_keys", mode="before")
     @classmethod
