@@ -1,6 +1,7 @@
 """Scale-out on Ray Serve: two engine replicas on a local Ray cluster, spoken to over HTTP through
 Ray's proxy, on tiny seeded models. One cluster for the module (starting Ray is the slow part); the
-tests that need other settings deploy a second application on it.
+tests that need other settings deploy a second application on it, and `aura serve --replicas` runs
+first, as its own process, before that cluster exists.
 
 Clients are told apart by X-Forwarded-For (AURA_TRUST_PROXY), so each test has its own rate budget.
 """
@@ -9,10 +10,13 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
@@ -53,6 +57,47 @@ def models(tmp_path_factory):
     save_tiny_pipeline(folder / "tiny-sd", "sd")
     save_tiny_pipeline(folder / "other-sd", "sd", seed=1)
     return folder
+
+
+AURA = str(Path(sys.executable).with_name("aura"))
+
+
+def test_aura_serve_replicas_serves_then_stops_on_sigterm(models, tmp_path):
+    """`aura serve --replicas 2` as a user runs it: its own Ray cluster, /health counting 2 ready
+    replicas, a /generate, then SIGTERM: drained, Serve and Ray stopped, exit 0, port closed.
+    First in the module, so that its cluster and the module's never run at once on the 2 cores."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "SD_MODEL_ID": str(models / "tiny-sd"), "AURA_WARMUP": "false", "AURA_REPLICA_CPUS": "0.5",
+           "RAY_ADDRESS": "local"}  # a new cluster, even where `ray start` left one running
+    log_path = tmp_path / "aura.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([AURA, "serve", "--replicas", "2", "--port", str(port)], env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+
+    def both_ready():
+        assert process.poll() is None, f"exited with {process.returncode}: {log_path.read_text()[-3000:]}"
+        try:
+            health = httpx.get(f"{url}/health", timeout=5)
+        except httpx.TransportError:
+            return None
+        return health if health.status_code == 200 and health.json().get("replicas") == {"up": 2, "ready": 2} else None
+
+    try:
+        health = wait_for(both_ready, 180)
+        assert health, log_path.read_text()[-3000:]
+        assert health.json()["status"] == "ok" and health.headers["x-aura-replica"].startswith("AuraEngine#")
+        with EngineClient(url, timeout=120) as client:
+            result = client.generate("warm sunset", aspect_ratio="1:1", num_images=1, steps=1)
+        assert [image.size for image in result.images] == [(512, 512)]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(120) == 0, log_path.read_text()[-3000:]
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{url}/health", timeout=5)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)
 
 
 @pytest.fixture(scope="module")
