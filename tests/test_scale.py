@@ -262,7 +262,7 @@ def test_committed_serve_configs_agree_and_validate():
     assert options["health_check_period_s"] == 10
     assert options["autoscaling_config"] == {
         "min_replicas": 1, "max_replicas": 4, "target_ongoing_requests": 2,
-        "upscale_delay_s": 30, "downscale_delay_s": 600, "look_back_period_s": 30,
+        "upscale_delay_s": 10, "downscale_delay_s": 300, "look_back_period_s": 10,
     }
 
 
@@ -375,6 +375,64 @@ def test_a_stuck_replica_fails_its_health_check_and_ray_replaces_it(cluster, mod
         assert cluster.get("/stuck/health").json()["status"] == "ok"
     finally:
         serve.delete("aura-stuck")
+
+
+def test_autoscaling_adds_a_replica_under_load_and_removes_it_when_idle(cluster, models):
+    """AURA_MIN_REPLICAS=1, AURA_MAX_REPLICAS=2: 6 clients in a closed loop (3x the target of 2
+    requests in flight) bring up a second replica, which answers; idle, Serve goes back to one. The
+    delays are 0 and the look-back 2 s to keep it short: this is the direction, the pace with the
+    defaults is bench/ray_autoscale.py's (docs/scale-out.md)."""
+    settings = settings_from_env(
+        SD_MODEL_ID=str(models / "tiny-sd"),
+        AURA_WARMUP="false",
+        AURA_REPLICA_CPUS="0.5",
+        AURA_RATE_LIMIT="0",
+        AURA_MIN_REPLICAS="1",
+        AURA_MAX_REPLICAS="2",
+        AURA_UPSCALE_DELAY_S="0",
+        AURA_DOWNSCALE_DELAY_S="0",
+        AURA_AUTOSCALE_LOOK_BACK_S="2",
+    )
+    serve.run(engine_app(settings), name="aura-auto", route_prefix="/auto")
+    try:
+        assert running_replicas("aura-auto") == 1
+        stop = threading.Event()
+        answered_by: set[str] = set()
+        refused: list[httpx.Response] = []
+
+        def client() -> None:
+            with httpx.Client(base_url=cluster.base_url, timeout=120) as http:
+                while not stop.is_set():
+                    response = http.post("/auto/generate", json=GENERATE)
+                    if response.status_code == 200:
+                        answered_by.add(response.headers["x-aura-replica"])
+                    else:
+                        refused.append(response)
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(6) as pool:
+            load = [pool.submit(client) for _ in range(6)]
+            try:
+                up = wait_for(lambda: len(answered_by) == 2, 150)
+                up_s = time.monotonic() - started
+            finally:
+                stop.set()
+            for future in load:
+                future.result(timeout=120)
+        assert up, f"still one replica after 150 s of load: {serve.status().applications['aura-auto']}"
+        assert not refused, [(r.status_code, r.text) for r in refused]
+        idle = time.monotonic()
+
+        def states() -> dict:
+            return dict(serve.status().applications["aura-auto"].deployments["AuraEngine"].replica_states)
+
+        assert wait_for(lambda: states() == {"RUNNING": 1}, 90), states()
+        down_s = time.monotonic() - idle
+        assert wait_for(lambda: ready_members("aura-auto", 1), 15), members("aura-auto")  # it left the census
+        print(f"\nautoscaling (delays 0, look-back 2 s): a 2nd replica answered {up_s:.1f} s into the load, "
+              f"back to 1 replica {down_s:.1f} s after it")
+    finally:
+        serve.delete("aura-auto")
 
 
 def test_drain_finishes_accepted_work_and_refuses_new_work(cluster):

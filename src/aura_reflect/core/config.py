@@ -118,10 +118,13 @@ class Settings(BaseSettings):
     # error, or stuck past AURA_WATCHDOG_S) and Ray replaces the replica.
     health_check_s: float = Field(default=10, gt=0, le=3600, validation_alias="AURA_HEALTH_CHECK_S")
     # Autoscaling's pace: Serve averages the requests in flight over the look-back window, and acts
-    # once its decision has held for the delay (docs/scale-out.md: the measurement behind them).
-    upscale_delay_s: float = Field(default=30, ge=0, le=3600, validation_alias="AURA_UPSCALE_DELAY_S")
-    downscale_delay_s: float = Field(default=600, ge=0, le=86400, validation_alias="AURA_DOWNSCALE_DELAY_S")
-    autoscale_look_back_s: float = Field(default=30, gt=0, le=3600, validation_alias="AURA_AUTOSCALE_LOOK_BACK_S")
+    # once its decision has held for the delay. From bench/ray_autoscale.py (docs/scale-out.md): a
+    # replica takes ~20 s to start, so adding one for a burst shorter than that buys nothing (10 s
+    # delay, 10 s window: a second replica answered 44 s into a load, 62 s with Serve's 30/30), and a
+    # replica is kept idle 15x its start time before it is stopped (300 s, Serve's default 600).
+    upscale_delay_s: float = Field(default=10, ge=0, le=3600, validation_alias="AURA_UPSCALE_DELAY_S")
+    downscale_delay_s: float = Field(default=300, ge=0, le=86400, validation_alias="AURA_DOWNSCALE_DELAY_S")
+    autoscale_look_back_s: float = Field(default=10, gt=0, le=3600, validation_alias="AURA_AUTOSCALE_LOOK_BACK_S")
 
     @field_validator("allow_origins", "api_keys", mode="before")
     @classmethod
