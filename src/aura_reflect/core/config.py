@@ -105,9 +105,9 @@ class Settings(BaseSettings):
     max_refine_pixels: int = Field(default=1024 * 1024 * 2, ge=4096, validation_alias="AURA_MAX_REFINE_PIXELS")
 
     # --- scale-out: Ray Serve (`aura serve --replicas N`, deploy/ray/serve.yaml) --------------------
-    # Initial choices, not measured: one replica per device; when AURA_MAX_REPLICAS is above
-    # AURA_MIN_REPLICAS, Ray adds replicas while each has more than AURA_TARGET_ONGOING_REQUESTS
-    # requests in flight (2: one running batch and one waiting keeps a device busy without queueing).
+    # One replica per device; when AURA_MAX_REPLICAS is above AURA_MIN_REPLICAS, Ray adds replicas
+    # while each has more than AURA_TARGET_ONGOING_REQUESTS requests in flight (2: where a replica
+    # starts to queue; bench/ray_scale.py measured 2 in flight at the throughput of 1, twice the latency).
     min_replicas: int = Field(default=1, ge=1, le=1000, validation_alias="AURA_MIN_REPLICAS")
     max_replicas: int | None = Field(default=None, ge=1, le=1000, validation_alias="AURA_MAX_REPLICAS")
     target_ongoing_requests: float = Field(default=2, gt=0, le=1000, validation_alias="AURA_TARGET_ONGOING_REQUESTS")
