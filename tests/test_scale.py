@@ -233,6 +233,44 @@ def test_check_health_fails_when_the_worker_is_in_error(tmp_path):
     worker.stop()
 
 
+def test_replica_lost_middleware_answers_only_requests_left_without_a_response():
+    """The proxy middleware on plain ASGI apps: an app that ends without a response (what Serve's
+    proxy does when the replica died) gives 503 + Retry-After in the engine's error shape; an answer
+    passes untouched; a client that went away gets nothing."""
+    import asyncio
+
+    from aura_reflect.scale.proxy import ReplicaLost
+
+    async def silent(scope, receive, send):
+        await receive()
+
+    async def answers(scope, receive, send):
+        await send({"type": "http.response.start", "status": 500, "headers": [(b"x-from", b"app")]})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def call(app) -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=ReplicaLost(app)), base_url="http://t") as c:
+            return await c.post("/generate", json=GENERATE)
+
+    lost = asyncio.run(call(silent))
+    assert lost.status_code == 503 and lost.headers["retry-after"] == "2"
+    assert lost.json()["error"] == {"type": "unavailable", "message": REPLICA_LOST, "field": None, "param": None,
+                                    "code": "unavailable"}
+    answered = asyncio.run(call(answers))
+    assert answered.status_code == 500 and answered.headers["x-from"] == "app"
+
+    sent = []
+
+    async def disconnect():
+        return {"type": "http.disconnect"}
+
+    async def record(message):
+        sent.append(message)
+
+    asyncio.run(ReplicaLost(silent)({"type": "http", "method": "POST", "path": "/generate"}, disconnect, record))
+    assert sent == []
+
+
 def test_committed_serve_configs_agree_and_validate():
     """deploy/ray/serve.yaml is a valid Serve config whose settings the engine accepts, and the
     RayService embeds the same application, with one GPU per replica."""
