@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,24 @@ def test_api_key_protects_generation_but_not_health(tiny_sd):
             assert len(client.generate("x", num_images=1).images) == 1
         with EngineClient(server.url) as client, pytest.raises(Unauthorized):
             client.generate("x")
+
+
+def test_client_retries_refusals_after_retry_after_and_nothing_else(tiny_sd):
+    """A 429 (a request every 3 s, burst 1) is sent again after its Retry-After; a 422 is not."""
+    settings = settings_from_env(SD_MODEL_ID=tiny_sd, SD_STEPS="1", AURA_RATE_LIMIT="20", AURA_RATE_BURST="1")
+    with EngineServer(settings) as server:
+        refusals = []
+        with EngineClient(server.url, retries=2, on_retry=refusals.append) as client:
+            with pytest.raises(InvalidRequest):
+                client.generate("x", aspect_ratio="7:3")  # spends this address's one token; not retried
+            assert refusals == []
+            with EngineClient(server.url) as once, pytest.raises(Overloaded) as raised:
+                once.generate("x", num_images=1)  # no retries: the refusal is the answer
+            assert raised.value.status == 429 and raised.value.retry_after >= 1
+            started = time.monotonic()
+            assert len(client.generate("x", aspect_ratio="1:1", num_images=1).images) == 1  # refused, then served
+            [refusal] = refusals
+            assert refusal.status == 429 and 1 <= refusal.retry_after <= 3
+            assert time.monotonic() - started >= refusal.retry_after
+    with pytest.raises(ValueError):
+        EngineClient(server.url, retries=-1)

@@ -28,6 +28,10 @@ def test_allow_origins_tolerates_whitespace_and_empty_entries():
         ({"TORCH_COMPILE": "maybe"}, "TORCH_COMPILE='maybe'"),
         ({"AURA_MIN_REPLICAS": "0"}, "AURA_MIN_REPLICAS='0'"),
         ({"AURA_TARGET_ONGOING_REQUESTS": "0"}, "AURA_TARGET_ONGOING_REQUESTS='0'"),
+        ({"AURA_HEALTH_CHECK_S": "0"}, "AURA_HEALTH_CHECK_S='0'"),
+        ({"AURA_UPSCALE_DELAY_S": "-1"}, "AURA_UPSCALE_DELAY_S='-1'"),
+        ({"AURA_DOWNSCALE_DELAY_S": "soon"}, "AURA_DOWNSCALE_DELAY_S='soon'"),
+        ({"AURA_AUTOSCALE_LOOK_BACK_S": "0"}, "AURA_AUTOSCALE_LOOK_BACK_S='0'"),
         ({"AURA_MIN_REPLICAS": "3", "AURA_MAX_REPLICAS": "2"}, "AURA_MAX_REPLICAS (2) is below AURA_MIN_REPLICAS (3)"),
     ],
 )

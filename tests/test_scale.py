@@ -1,15 +1,22 @@
 """Scale-out on Ray Serve: two engine replicas on a local Ray cluster, spoken to over HTTP through
-Ray's proxy, on tiny seeded models. One cluster for the module (starting Ray is the slow part).
+Ray's proxy, on tiny seeded models. One cluster for the module (starting Ray is the slow part); the
+tests that need other settings deploy a second application on it, and `aura serve --replicas` runs
+first, as its own process, before that cluster exists.
 
 Clients are told apart by X-Forwarded-For (AURA_TRUST_PROXY), so each test has its own rate budget.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
@@ -18,8 +25,11 @@ import pytest
 ray = pytest.importorskip("ray", reason="Ray Serve is not installed: pip install -e '.[ray]'")
 from ray import serve  # noqa: E402
 
+from aura_reflect.client import EngineClient  # noqa: E402
 from aura_reflect.engine.worker import EngineWorker  # noqa: E402
 from aura_reflect.scale import AuraEngine, engine_app  # noqa: E402
+from aura_reflect.scale.deployment import STATE_NAMESPACE, init_ray, state_name  # noqa: E402
+from aura_reflect.scale.proxy import MESSAGE as REPLICA_LOST  # noqa: E402
 from aura_reflect.testing import save_tiny_pipeline  # noqa: E402
 
 from .helpers import decode_png, free_port, settings_from_env  # noqa: E402
@@ -49,6 +59,47 @@ def models(tmp_path_factory):
     return folder
 
 
+AURA = str(Path(sys.executable).with_name("aura"))
+
+
+def test_aura_serve_replicas_serves_then_stops_on_sigterm(models, tmp_path):
+    """`aura serve --replicas 2` as a user runs it: its own Ray cluster, /health counting 2 ready
+    replicas, a /generate, then SIGTERM: drained, Serve and Ray stopped, exit 0, port closed.
+    First in the module, so that its cluster and the module's never run at once on the 2 cores."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "SD_MODEL_ID": str(models / "tiny-sd"), "AURA_WARMUP": "false", "AURA_REPLICA_CPUS": "0.5",
+           "RAY_ADDRESS": "local"}  # a new cluster, even where `ray start` left one running
+    log_path = tmp_path / "aura.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([AURA, "serve", "--replicas", "2", "--port", str(port)], env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+
+    def both_ready():
+        assert process.poll() is None, f"exited with {process.returncode}: {log_path.read_text()[-3000:]}"
+        try:
+            health = httpx.get(f"{url}/health", timeout=5)
+        except httpx.TransportError:
+            return None
+        return health if health.status_code == 200 and health.json().get("replicas") == {"up": 2, "ready": 2} else None
+
+    try:
+        health = wait_for(both_ready, 180)
+        assert health, log_path.read_text()[-3000:]
+        assert health.json()["status"] == "ok" and health.headers["x-aura-replica"].startswith("AuraEngine#")
+        with EngineClient(url, timeout=120) as client:
+            result = client.generate("warm sunset", aspect_ratio="1:1", num_images=1, steps=1)
+        assert [image.size for image in result.images] == [(512, 512)]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(120) == 0, log_path.read_text()[-3000:]
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{url}/health", timeout=5)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)
+
+
 @pytest.fixture(scope="module")
 def cluster(models):
     """Two replicas of half a CPU each, rate limit burst 2 (one token per 10 s after that)."""
@@ -63,7 +114,7 @@ def cluster(models):
         AURA_TRUST_PROXY="true",
     )
     port = free_port()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    init_ray(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
         serve.run(engine_app(settings), name="aura-test", route_prefix="/")
@@ -182,6 +233,44 @@ def test_check_health_fails_when_the_worker_is_in_error(tmp_path):
     worker.stop()
 
 
+def test_replica_lost_middleware_answers_only_requests_left_without_a_response():
+    """The proxy middleware on plain ASGI apps: an app that ends without a response (what Serve's
+    proxy does when the replica died) gives 503 + Retry-After in the engine's error shape; an answer
+    passes untouched; a client that went away gets nothing."""
+    import asyncio
+
+    from aura_reflect.scale.proxy import ReplicaLost
+
+    async def silent(scope, receive, send):
+        await receive()
+
+    async def answers(scope, receive, send):
+        await send({"type": "http.response.start", "status": 500, "headers": [(b"x-from", b"app")]})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def call(app) -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=ReplicaLost(app)), base_url="http://t") as c:
+            return await c.post("/generate", json=GENERATE)
+
+    lost = asyncio.run(call(silent))
+    assert lost.status_code == 503 and lost.headers["retry-after"] == "2"
+    assert lost.json()["error"] == {"type": "unavailable", "message": REPLICA_LOST, "field": None, "param": None,
+                                    "code": "unavailable"}
+    answered = asyncio.run(call(answers))
+    assert answered.status_code == 500 and answered.headers["x-from"] == "app"
+
+    sent = []
+
+    async def disconnect():
+        return {"type": "http.disconnect"}
+
+    async def record(message):
+        sent.append(message)
+
+    asyncio.run(ReplicaLost(silent)({"type": "http", "method": "POST", "path": "/generate"}, disconnect, record))
+    assert sent == []
+
+
 def test_committed_serve_configs_agree_and_validate():
     """deploy/ray/serve.yaml is a valid Serve config whose settings the engine accepts, and the
     RayService embeds the same application, with one GPU per replica."""
@@ -208,7 +297,180 @@ def test_committed_serve_configs_agree_and_validate():
 
     options = deployment_options(settings_from_env(**k8s_app["runtime_env"]["env_vars"]))
     assert options["ray_actor_options"] == {"num_cpus": 1, "num_gpus": 1}
-    assert options["autoscaling_config"] == {"min_replicas": 1, "max_replicas": 4, "target_ongoing_requests": 2}
+    assert options["health_check_period_s"] == 10
+    assert options["autoscaling_config"] == {
+        "min_replicas": 1, "max_replicas": 4, "target_ongoing_requests": 2,
+        "upscale_delay_s": 10, "downscale_delay_s": 300, "look_back_period_s": 10,
+    }
+
+
+def members(app: str) -> dict[str, dict]:
+    """The application's live replicas as its state actor knows them: status, pid, jobs."""
+    state = ray.get_actor(state_name(app), namespace=STATE_NAMESPACE)
+    return ray.get(state.members.remote(), timeout=10)
+
+
+def ready_members(app: str, count: int, without: set[str] = frozenset()) -> dict[str, dict] | None:
+    """The replicas, once there are ``count`` of them, none of ``without``, all ready; else None."""
+    found = members(app)
+    ready = len(found) == count and not without & found.keys() and all(e["status"] == "ok" for e in found.values())
+    return found if ready else None
+
+
+def running_replicas(app: str) -> int:
+    return serve.status().applications[app].deployments["AuraEngine"].replica_states.get("RUNNING", 0)
+
+
+def test_a_killed_replica_loses_no_request_and_ray_replaces_it(cluster):
+    """SIGKILL the process of a replica holding jobs, under 8 concurrent clients of 2 requests each.
+    Every request is answered: its image, or (those the dead replica held) 503 + Retry-After from the
+    proxy, never a 500 or a hang; the client's retries bring all 16 to their image, and Ray starts a
+    replica in place of the dead one."""
+    before = wait_for(lambda: ready_members("aura-test", 2))
+    assert before, members("aura-test")
+    url = str(cluster.base_url).rstrip("/")
+    outcomes: list[tuple[object, list]] = []  # per request: its result or exception, the refusals retried
+
+    def one_client(k: int) -> None:
+        for j in range(2):
+            refusals: list = []
+            # A new address per request: its retries stay within the rate limit's burst of 2.
+            client = EngineClient(url, timeout=120, retries=3, on_retry=refusals.append, headers=client_headers())
+            with client:
+                try:
+                    result = client.generate("rainy afternoon", aspect_ratio="1:1", num_images=1, seed=2 * k + j,
+                                             steps=4)
+                except Exception as error:  # a 500, a timeout: what must not happen
+                    result = error
+            outcomes.append((result, refusals))
+
+    def replica_with_jobs():
+        name, entry = max(members("aura-test").items(), key=lambda item: item[1]["jobs"])
+        return (name, entry) if entry["jobs"] else None
+
+    def replacement():
+        found = members("aura-test")
+        return [name for name, e in found.items() if name not in before and e["status"] == "ok"] or None
+
+    with ThreadPoolExecutor(8) as pool:
+        load = [pool.submit(one_client, k) for k in range(8)]
+        busiest = wait_for(replica_with_jobs, 60)
+        assert busiest, "no replica took a job"
+        victim, entry = busiest
+        os.kill(entry["pid"], signal.SIGKILL)
+        killed_at = time.monotonic()
+        new = wait_for(replacement, 120)
+        replaced_after = time.monotonic() - killed_at
+        assert new, f"no replica replaced {victim}: {members('aura-test')}"
+        for future in load:
+            future.result(timeout=300)
+
+    failures = [result for result, _ in outcomes if isinstance(result, Exception)]
+    assert not failures, [f"{type(f).__name__}: {f}" for f in failures]
+    assert len(outcomes) == 16
+    assert all([image.size for image in result.images] == [(512, 512)] for result, _ in outcomes)
+    refusals = [refusal for _, retried in outcomes for refusal in retried]
+    assert all(r.status in (429, 503) and r.retry_after >= 1 for r in refusals), refusals
+    lost = [retried for _, retried in outcomes if any(r.message == REPLICA_LOST for r in retried)]
+    assert lost, f"the kill of {victim} ({entry['jobs']} jobs) refused nothing: {refusals}"
+    # The census drops the dead replica (no report for 10 s) and counts the new one; Serve runs 2.
+    assert wait_for(lambda: ready_members("aura-test", 2, without={victim}), 60), members("aura-test")
+    assert running_replicas("aura-test") == 2
+    print(f"\nkilled {victim} holding {entry['jobs']} jobs; of 16 requests {sum(not r for _, r in outcomes)} "
+          f"served at the first try, {len(lost)} answered 503 (replica lost) then served on retry, "
+          f"{len(refusals)} refusals in all; {new[0]} ready {replaced_after:.1f} s after the kill")
+
+
+def test_a_stuck_replica_fails_its_health_check_and_ray_replaces_it(cluster, models):
+    """check_health through Ray Serve: a replica whose job makes no denoising step for
+    AURA_WATCHDOG_S (0.2 s: far less than one step of 8 high-resolution images takes) reports `stuck`,
+    fails the health check Ray runs every AURA_HEALTH_CHECK_S, and Ray replaces it. The request it
+    held is answered 503 + Retry-After."""
+    settings = settings_from_env(
+        SD_MODEL_ID=str(models / "tiny-sd"),
+        AURA_WARMUP="false",
+        AURA_REPLICA_CPUS="0.5",
+        AURA_RATE_LIMIT="0",
+        AURA_WATCHDOG_S="0.2",
+        AURA_HEALTH_CHECK_S="0.5",
+        AURA_SHUTDOWN_GRACE_S="1",
+    )
+    serve.run(engine_app(settings), name="aura-stuck", route_prefix="/stuck")
+    try:
+        ready = wait_for(lambda: ready_members("aura-stuck", 1), 30)
+        assert ready, members("aura-stuck")
+        [before] = ready
+        heavy = {"prompt": "x", "aspectRatio": "1:1", "resolution": "high", "numImages": 8, "config": {"steps": 4}}
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(cluster.post, "/stuck/generate", json=heavy)
+            assert wait_for(lambda: members("aura-stuck").get(before, {}).get("status") == "stuck", 60)
+            answered = answer.result(timeout=120)
+        assert answered.status_code == 503, answered.text
+        assert answered.json()["error"]["type"] == "unavailable" and int(answered.headers["retry-after"]) >= 1
+        replaced = wait_for(lambda: ready_members("aura-stuck", 1, without={before}), 120)
+        assert replaced, members("aura-stuck")
+        assert running_replicas("aura-stuck") == 1
+        assert cluster.get("/stuck/health").json()["status"] == "ok"
+    finally:
+        serve.delete("aura-stuck")
+
+
+def test_autoscaling_adds_a_replica_under_load_and_removes_it_when_idle(cluster, models):
+    """AURA_MIN_REPLICAS=1, AURA_MAX_REPLICAS=2: 6 clients in a closed loop (3x the target of 2
+    requests in flight) bring up a second replica, which answers; idle, Serve goes back to one. The
+    delays are 0 and the look-back 2 s to keep it short: this is the direction, the pace with the
+    defaults is bench/ray_autoscale.py's (docs/scale-out.md)."""
+    settings = settings_from_env(
+        SD_MODEL_ID=str(models / "tiny-sd"),
+        AURA_WARMUP="false",
+        AURA_REPLICA_CPUS="0.5",
+        AURA_RATE_LIMIT="0",
+        AURA_MIN_REPLICAS="1",
+        AURA_MAX_REPLICAS="2",
+        AURA_UPSCALE_DELAY_S="0",
+        AURA_DOWNSCALE_DELAY_S="0",
+        AURA_AUTOSCALE_LOOK_BACK_S="2",
+    )
+    serve.run(engine_app(settings), name="aura-auto", route_prefix="/auto")
+    try:
+        assert running_replicas("aura-auto") == 1
+        stop = threading.Event()
+        answered_by: set[str] = set()
+        refused: list[httpx.Response] = []
+
+        def client() -> None:
+            with httpx.Client(base_url=cluster.base_url, timeout=120) as http:
+                while not stop.is_set():
+                    response = http.post("/auto/generate", json=GENERATE)
+                    if response.status_code == 200:
+                        answered_by.add(response.headers["x-aura-replica"])
+                    else:
+                        refused.append(response)
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(6) as pool:
+            load = [pool.submit(client) for _ in range(6)]
+            try:
+                up = wait_for(lambda: len(answered_by) == 2, 150)
+                up_s = time.monotonic() - started
+            finally:
+                stop.set()
+            for future in load:
+                future.result(timeout=120)
+        assert up, f"still one replica after 150 s of load: {serve.status().applications['aura-auto']}"
+        assert not refused, [(r.status_code, r.text) for r in refused]
+        idle = time.monotonic()
+
+        def states() -> dict:
+            return dict(serve.status().applications["aura-auto"].deployments["AuraEngine"].replica_states)
+
+        assert wait_for(lambda: states() == {"RUNNING": 1}, 90), states()
+        down_s = time.monotonic() - idle
+        assert wait_for(lambda: ready_members("aura-auto", 1), 15), members("aura-auto")  # it left the census
+        print(f"\nautoscaling (delays 0, look-back 2 s): a 2nd replica answered {up_s:.1f} s into the load, "
+              f"back to 1 replica {down_s:.1f} s after it")
+    finally:
+        serve.delete("aura-auto")
 
 
 def test_drain_finishes_accepted_work_and_refuses_new_work(cluster):

@@ -2,7 +2,7 @@
 
     from aura_reflect.client import AutoClient, EngineClient
 
-    local = EngineClient("http://localhost:8000")
+    local = EngineClient("http://localhost:8000", retries=3)   # 429/503: wait Retry-After, try again
     result = local.generate("rainy afternoon in Tokyo", aspect_ratio="16:9", num_images=2, seed=7)
     result.images[0].save("tokyo.png")
 
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import base64
 import io
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,10 +142,31 @@ def _body(fields: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
 
 # --- clients ---------------------------------------------------------------------------------
 class EngineClient:
-    def __init__(self, url: str, api_key: str | None = None, timeout: float = 300.0, name: str | None = None):
+    """One engine. ``retries``: how many times a request refused with 429 or 503 (``Overloaded``: it
+    did not run) is sent again, each after the engine's ``Retry-After`` (1 s if it gave none, at most
+    ``max_retry_wait`` s); 0 raises at once. Timeouts and unreachable engines are never retried: the
+    work may be running. ``on_retry`` is called with each refusal before its retry (to log it).
+    ``headers`` go with every request."""
+
+    def __init__(
+        self,
+        url: str,
+        api_key: str | None = None,
+        timeout: float = 300.0,
+        name: str | None = None,
+        retries: int = 0,
+        max_retry_wait: float = 60.0,
+        on_retry: Callable[[Overloaded], None] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        if retries < 0:
+            raise ValueError(f"retries must be 0 or more, got {retries}")
         self.url = url.rstrip("/")
         self.name = name
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.retries = retries
+        self.max_retry_wait = max_retry_wait
+        self.on_retry = on_retry
+        headers = {**(headers or {}), **({"Authorization": f"Bearer {api_key}"} if api_key else {})}
         self._http = httpx.Client(base_url=self.url, timeout=timeout, headers=headers)
 
     def close(self) -> None:
@@ -156,6 +179,18 @@ class EngineClient:
         self.close()
 
     def _request(self, method: str, path: str, **kwargs) -> Any:
+        for attempt in range(self.retries + 1):
+            try:
+                return self._request_once(method, path, **kwargs)
+            except Overloaded as error:
+                if attempt == self.retries:
+                    raise
+                if self.on_retry is not None:
+                    self.on_retry(error)
+                time.sleep(min(error.retry_after if error.retry_after is not None else 1.0, self.max_retry_wait))
+        raise AssertionError("unreachable")
+
+    def _request_once(self, method: str, path: str, **kwargs) -> Any:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as error:

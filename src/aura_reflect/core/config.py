@@ -105,15 +105,26 @@ class Settings(BaseSettings):
     max_refine_pixels: int = Field(default=1024 * 1024 * 2, ge=4096, validation_alias="AURA_MAX_REFINE_PIXELS")
 
     # --- scale-out: Ray Serve (`aura serve --replicas N`, deploy/ray/serve.yaml) --------------------
-    # Initial choices, not measured: one replica per device; when AURA_MAX_REPLICAS is above
-    # AURA_MIN_REPLICAS, Ray adds replicas while each has more than AURA_TARGET_ONGOING_REQUESTS
-    # requests in flight (2: one running batch and one waiting keeps a device busy without queueing).
+    # One replica per device; when AURA_MAX_REPLICAS is above AURA_MIN_REPLICAS, Ray adds replicas
+    # while each has more than AURA_TARGET_ONGOING_REQUESTS requests in flight (2: where a replica
+    # starts to queue; bench/ray_scale.py measured 2 in flight at the throughput of 1, twice the latency).
     min_replicas: int = Field(default=1, ge=1, le=1000, validation_alias="AURA_MIN_REPLICAS")
     max_replicas: int | None = Field(default=None, ge=1, le=1000, validation_alias="AURA_MAX_REPLICAS")
     target_ongoing_requests: float = Field(default=2, gt=0, le=1000, validation_alias="AURA_TARGET_ONGOING_REQUESTS")
     # What one replica reserves: CPUs always; GPUs unset means 1 when the cluster has GPUs, else 0.
     replica_cpus: float = Field(default=1, gt=0, validation_alias="AURA_REPLICA_CPUS")
     replica_gpus: float | None = Field(default=None, ge=0, validation_alias="AURA_REPLICA_GPUS")
+    # Ray Serve calls each replica's check_health this often; three failures in a row (a worker in
+    # error, or stuck past AURA_WATCHDOG_S) and Ray replaces the replica.
+    health_check_s: float = Field(default=10, gt=0, le=3600, validation_alias="AURA_HEALTH_CHECK_S")
+    # Autoscaling's pace: Serve averages the requests in flight over the look-back window, and acts
+    # once its decision has held for the delay. From bench/ray_autoscale.py (docs/scale-out.md): a
+    # replica takes ~20 s to start, so adding one for a burst shorter than that buys nothing (10 s
+    # delay, 10 s window: a second replica answered 44 s into a load, 62 s with Serve's 30/30), and a
+    # replica is kept idle 15x its start time before it is stopped (300 s, Serve's default 600).
+    upscale_delay_s: float = Field(default=10, ge=0, le=3600, validation_alias="AURA_UPSCALE_DELAY_S")
+    downscale_delay_s: float = Field(default=300, ge=0, le=86400, validation_alias="AURA_DOWNSCALE_DELAY_S")
+    autoscale_look_back_s: float = Field(default=10, gt=0, le=3600, validation_alias="AURA_AUTOSCALE_LOOK_BACK_S")
 
     @field_validator("allow_origins", "api_keys", mode="before")
     @classmethod

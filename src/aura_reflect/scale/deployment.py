@@ -6,6 +6,7 @@ device with its own queue and micro-batching. Nothing here defines a route.
 from __future__ import annotations
 
 import asyncio
+import os
 from contextlib import asynccontextmanager
 from functools import partial
 
@@ -23,8 +24,6 @@ from .state import ClusterState
 # light requests (health, progress, metrics) that must not wait behind generations. Beyond that the
 # proxy holds requests back; a replica whose own queue is full still answers 503 + Retry-After.
 LIGHT_REQUESTS = 8
-# Ray restarts a replica whose check_health raises; checked this often.
-HEALTH_CHECK_PERIOD_S = 10.0
 STATE_NAMESPACE = "aura"
 LOCAL_APP = "aura"  # the application's name under `aura serve --replicas`
 
@@ -55,7 +54,7 @@ def cluster_state(app_name: str, settings: Settings):
     return actor
 
 
-@serve.deployment(name="AuraEngine", health_check_period_s=HEALTH_CHECK_PERIOD_S)
+@serve.deployment(name="AuraEngine")
 @serve.ingress()
 class AuraEngine:
     """One engine replica. The app is built after the constructor (``__serve_build_asgi_app__``), in
@@ -99,7 +98,7 @@ class AuraEngine:
         return app  # Serve keeps it; ``self.app`` is it from then on
 
     def check_health(self) -> None:
-        """Ray Serve calls this every HEALTH_CHECK_PERIOD_S; raising makes it replace the replica.
+        """Ray Serve calls this every AURA_HEALTH_CHECK_S; raising 3 times in a row makes it replace the replica.
         A worker whose model failed, or whose running job made no progress for AURA_WATCHDOG_S."""
         status, error = self.app.state.worker.status()
         if status in ("error", "stuck"):
@@ -123,6 +122,7 @@ def deployment_options(settings: Settings) -> dict:
         # Serve stops routing to a replica that is shutting down and lets its requests finish for
         # up to this long, as AURA_SHUTDOWN_GRACE_S does for `aura serve`; then the worker stops.
         "graceful_shutdown_timeout_s": settings.shutdown_grace_s,
+        "health_check_period_s": settings.health_check_s,
     }
     if low == high:
         options["num_replicas"] = low
@@ -131,6 +131,9 @@ def deployment_options(settings: Settings) -> dict:
             "min_replicas": low,
             "max_replicas": high,
             "target_ongoing_requests": settings.target_ongoing_requests,
+            "upscale_delay_s": settings.upscale_delay_s,
+            "downscale_delay_s": settings.downscale_delay_s,
+            "look_back_period_s": settings.autoscale_look_back_s,
         }
     return options
 
@@ -169,6 +172,22 @@ def drain(app_name: str, grace_s: float) -> bool:
     return True
 
 
+def init_ray(**options) -> None:
+    """``ray.init`` for a cluster started by this process, its HTTP proxies answering a request whose
+    replica died with 503 + Retry-After (proxy.py). Ray's processes copy this process's environment
+    when they start, so the variable is set for the call only. Connecting to a running cluster
+    (``RAY_ADDRESS``) changes nothing there: set it in that cluster's environment instead."""
+    from .proxy import CALLBACK, CALLBACK_VARIABLE
+
+    previous = os.environ.get(CALLBACK_VARIABLE)
+    os.environ[CALLBACK_VARIABLE] = previous or CALLBACK  # an operator's own callback wins
+    try:
+        ray.init(**options)
+    finally:
+        if previous is None:
+            del os.environ[CALLBACK_VARIABLE]
+
+
 def run_local(settings: Settings, host: str, port: int) -> None:
     """``aura serve --replicas N``: a Ray cluster on this machine, Serve's proxy on host:port, until
     Ctrl-C or SIGTERM; then the replicas drain (``drain``) and the process exits 0, as ``aura serve``."""
@@ -177,7 +196,7 @@ def run_local(settings: Settings, host: str, port: int) -> None:
     def interrupt(signum, frame):
         raise KeyboardInterrupt  # what Serve's blocking run waits for; replaces ray.init's handler
 
-    ray.init()
+    init_ray()
     signal.signal(signal.SIGTERM, interrupt)
     serve.start(http_options={"host": host, "port": port})
     try:

@@ -10,6 +10,8 @@ tokens, the census and the merged metrics.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 
 import ray
@@ -130,6 +132,8 @@ class Reporter:
     def __init__(self, worker: ClusterWorker, metrics: ClusterMetrics):
         self.worker = worker
         self.metrics = metrics
+        # Where this replica runs, for ClusterState.members: its process and machine (a pod's name).
+        self.process = {"pid": os.getpid(), "host": socket.gethostname()}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name="aura-cluster-report", daemon=True)
 
@@ -148,7 +152,9 @@ class Reporter:
         worker = self.worker
         status, _ = worker.status()
         reply = ray.get(
-            worker.cluster.report.remote(worker.replica, status, worker.snapshot(), self.metrics.families()),
+            worker.cluster.report.remote(
+                worker.replica, status, worker.snapshot(), self.metrics.families(), self.process
+            ),
             timeout=CALL_TIMEOUT_S,
         )
         for job_id in reply["cancel"]:

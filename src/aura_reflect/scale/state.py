@@ -24,7 +24,7 @@ REPLICA_TIMEOUT_S = 10.0
 class ClusterState:
     def __init__(self, per_minute: float, burst: int):
         self.limiter = RateLimiter(per_minute, burst)
-        self.replicas: dict[str, dict] = {}  # name -> {"seen", "status", "metrics"}
+        self.replicas: dict[str, dict] = {}  # name -> {"seen", "status", "metrics", "process"}
         self.jobs: dict[str, dict] = {}  # job id -> {"replica", "progress"}
         self.cancels: defaultdict[str, set[str]] = defaultdict(set)  # replica -> job ids to cancel
         self.draining = False  # the whole engine is shutting down: replicas refuse new work
@@ -61,10 +61,12 @@ class ClusterState:
         return True
 
     # --- replicas ---------------------------------------------------------------------------
-    def report(self, replica: str, status: str, jobs: dict[str, dict], metrics: list) -> dict:
+    def report(
+        self, replica: str, status: str, jobs: dict[str, dict], metrics: list, process: dict | None = None
+    ) -> dict:
         """A replica's periodic report; answers the cancellations for it and the census."""
         now = time.monotonic()
-        self.replicas[replica] = {"seen": now, "status": status, "metrics": metrics}
+        self.replicas[replica] = {"seen": now, "status": status, "metrics": metrics, "process": process or {}}
         for job_id, progress in jobs.items():
             entry = self.jobs.get(job_id)  # only update: a finished job's late report must not revive it
             if entry is not None and entry["replica"] == replica and progress is not None:
@@ -94,6 +96,19 @@ class ClusterState:
         return {
             "up": len(self.replicas),
             "ready": sum(1 for entry in self.replicas.values() if entry["status"] == "ok"),
+        }
+
+    def members(self) -> dict[str, dict]:
+        """Each live replica's status, process (pid and host) and jobs queued or running there: to find
+        a replica's process and log from the name in a response's X-Aura-Replica header.
+        ``ray.get(ray.get_actor("aura-state-<app>", namespace="aura").members.remote())``."""
+        self._expire(time.monotonic())
+        jobs: defaultdict[str, int] = defaultdict(int)
+        for entry in self.jobs.values():
+            jobs[entry["replica"]] += 1
+        return {
+            name: {"status": entry["status"], **entry["process"], "jobs": jobs[name]}
+            for name, entry in self.replicas.items()
         }
 
     def metrics(self) -> list:
