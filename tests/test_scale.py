@@ -375,7 +375,7 @@ def test_a_killed_replica_loses_no_request_and_ray_replaces_it(cluster):
     assert lost, f"the kill of {victim} ({entry['jobs']} jobs) refused nothing: {refusals}"
     # The census drops the dead replica (no report for 10 s) and counts the new one; Serve runs 2.
     assert wait_for(lambda: ready_members("aura-test", 2, without={victim}), 60), members("aura-test")
-    assert running_replicas("aura-test") == 2
+    assert wait_for(lambda: running_replicas("aura-test") == 2, 60), serve.status().applications["aura-test"]
     print(f"\nkilled {victim} holding {entry['jobs']} jobs; of 16 requests {sum(not r for _, r in outcomes)} "
           f"served at the first try, {len(lost)} answered 503 (replica lost) then served on retry, "
           f"{len(refusals)} refusals in all; {new[0]} ready {replaced_after:.1f} s after the kill")
@@ -409,7 +409,9 @@ def test_a_stuck_replica_fails_its_health_check_and_ray_replaces_it(cluster, mod
         assert answered.json()["error"]["type"] == "unavailable" and int(answered.headers["retry-after"]) >= 1
         replaced = wait_for(lambda: ready_members("aura-stuck", 1, without={before}), 120)
         assert replaced, members("aura-stuck")
-        assert running_replicas("aura-stuck") == 1
+        # The new replica reports itself ready from its constructor; Serve's controller marks it
+        # RUNNING a moment later.
+        assert wait_for(lambda: running_replicas("aura-stuck") == 1, 60), serve.status().applications["aura-stuck"]
         assert cluster.get("/stuck/health").json()["status"] == "ok"
     finally:
         serve.delete("aura-stuck")
