@@ -37,6 +37,7 @@ import httpx
 import torch
 from batching import measure
 from engine_process import running_engine
+from profile_step import median_seconds
 from random_model import save_random_model
 
 from aura_reflect.engine.families import ASPECT_RATIOS, TIERS, resolve_size
@@ -62,11 +63,6 @@ FAMILY = {"sd15": "sd", "sdxl": "sdxl"}
 RESTART_TARGET_S = 60.0
 
 
-def sync() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
 def plain_seconds(model: Path, family: str, work: Workload, tiny: bool, repeats: int = 3) -> float:
     """A plain diffusers call of the workload, as any diffusers app makes it (eager, fp16 on a GPU)."""
     from diffusers import DiffusionPipeline
@@ -81,19 +77,13 @@ def plain_seconds(model: Path, family: str, work: Workload, tiny: bool, repeats:
     def call():
         pipe(prompt="a purple night sky over dark mountains", width=width, height=height, num_inference_steps=steps,
              guidance_scale=work.guidance, generator=torch.Generator("cpu").manual_seed(0))
-        sync()
 
-    call()  # warm-up
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
+    seconds = median_seconds(call, repeats, pipe.device)
     del pipe
     gc.collect()
     if cuda:
         torch.cuda.empty_cache()
-    return statistics.median(times)
+    return seconds
 
 
 def body(work: Workload, tiny: bool, ratio: str | None = None, tier: str | None = None, seed: int = 0) -> dict:
