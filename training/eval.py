@@ -221,18 +221,22 @@ def generate(pipe, prompt: str, size: tuple[int, int], steps: int, guidance: flo
     return [np.asarray(im, dtype=np.float32) for im in out.images]
 
 
-def load_pipeline(model_dir: Path):
-    """The model through plain diffusers, with its card's defaults: (pipe, steps, guidance, 1:1 size)."""
+def load_pipeline(model_dir: Path, steps: int | None = None, guidance: float | None = None):
+    """The model through plain diffusers, with its card's defaults unless ``steps`` / ``guidance``
+    are given: (pipe, steps, guidance, 1:1 size)."""
     from diffusers import StableDiffusionPipeline
 
     card = json.loads((model_dir / "aura.json").read_text())
     pipe = StableDiffusionPipeline.from_pretrained(model_dir, torch_dtype=torch.float32, use_safetensors=True)
     pipe.set_progress_bar_config(disable=True)
-    return pipe, card["default_steps"], card["default_guidance"], tuple(card["native_sizes"]["1:1"])
+    steps = card["default_steps"] if steps is None else steps
+    guidance = card["default_guidance"] if guidance is None else guidance
+    return pipe, steps, guidance, tuple(card["native_sizes"]["1:1"])
 
 
-def evaluate(model_dir: Path = MODEL, sheet: Path | None = None, retrain_judge: bool = False) -> dict:
-    pipe, steps, guidance, size = load_pipeline(model_dir)
+def evaluate(model_dir: Path = MODEL, sheet: Path | None = None, retrain_judge: bool = False,
+             steps: int | None = None, guidance: float | None = None) -> dict:
+    pipe, steps, guidance, size = load_pipeline(model_dir, steps, guidance)
     judge = load_judge(retrain_judge)
     prompts = eval_prompts()
     per_attr: dict[str, list[int]] = {}
@@ -259,6 +263,8 @@ def evaluate(model_dir: Path = MODEL, sheet: Path | None = None, retrain_judge: 
     results = {
         "prompts": len(prompts),
         "images": len(prompts) * len(SEEDS),
+        "steps": steps,
+        "guidance": guidance,
         "colour_adherence": float(np.mean(colour_hits)),
         "scene_adherence": float(np.mean(scene_hits)),
         "overall": float(np.mean(colour_hits + scene_hits)),
@@ -305,13 +311,15 @@ def parse_args(doc: str) -> argparse.Namespace:
     parser.add_argument("--sheet", type=Path, default=None)
     parser.add_argument("--retrain-judge", action="store_true")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's own)")
+    parser.add_argument("--guidance", type=float, default=None, help="guidance scale (default: the model's own)")
     torch.set_num_threads(2)
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args(__doc__)
-    results = evaluate(args.model, args.sheet, args.retrain_judge)
+    results = evaluate(args.model, args.sheet, args.retrain_judge, args.steps, args.guidance)
     for key, value in results["per_attribute"].items():
         print(f"  {key:18s} {value:6.1%}")
     print(f"judge accuracy on fresh world renders: {results['judge_accuracy_on_world']:.1%}")

@@ -257,8 +257,9 @@ def score(rows: list[tuple[MoodPrompt, dict[str, int]]]) -> float:
     return float(np.mean(hits)) if hits else 0.0
 
 
-def evaluate(model_dir: Path = MODEL, sheet: Path | None = None, retrain_judge: bool = False) -> dict:
-    pipe, steps, guidance, size = load_pipeline(model_dir)
+def evaluate(model_dir: Path = MODEL, sheet: Path | None = None, retrain_judge: bool = False,
+             steps: int | None = None, guidance: float | None = None) -> dict:
+    pipe, steps, guidance, size = load_pipeline(model_dir, steps, guidance)
     judge = load_family_judge(retrain_judge)
     started = time.perf_counter()
     rows: list[tuple[MoodPrompt, dict[str, int]]] = []
@@ -282,6 +283,8 @@ def evaluate(model_dir: Path = MODEL, sheet: Path | None = None, retrain_judge: 
     results = {
         "prompts": len(rendered),
         "images": len(rendered) * len(SEEDS),
+        "steps": steps,
+        "guidance": guidance,
         "attributes": {a: float(np.mean(v)) for a, v in per_attr.items()},
         "checks": {a: len(v) for a, v in per_attr.items()},
         "overall": score(rows),
@@ -390,7 +393,7 @@ def targets_met(r: dict) -> bool:
 
 def main() -> None:
     args = parse_args(__doc__)
-    r = evaluate(args.model, args.sheet, args.retrain_judge)
+    r = evaluate(args.model, args.sheet, args.retrain_judge, args.steps, args.guidance)
     print("the world's own renders of random scenes: " + ", ".join(f"{k} {v:.1%}" for k, v in r["world_ceiling"].items()))
     print("the world's own renders of these prompts (the ceiling): "
           + ", ".join(f"{k} {v:.1%}" for k, v in r["prompt_ceiling"]["attributes"].items()))
@@ -402,7 +405,8 @@ def main() -> None:
     print(f"English {r['english']:.1%}, Spanish {r['spanish']:.1%} (gap {r['spanish_gap'] * 100:+.1f} points, target ≤ 5)")
     print(f"filler words: {r['filler']:.1%} against {r['filler_clean_twins']:.1%} without them "
           f"(cost {r['filler_cost']:.1%}, target ≤ 5%)")
-    print(f"overall {r['overall']:.1%}; {r['prompts']} prompts × {len(SEEDS)} seeds in {r['seconds']}s")
+    print(f"overall {r['overall']:.1%}; {r['prompts']} prompts × {len(SEEDS)} seeds, {r['steps']} steps, "
+          f"guidance {r['guidance']:g}, in {r['seconds']}s")
     if args.json:
         args.json.write_text(json.dumps(r, indent=2, ensure_ascii=False) + "\n")
     print("targets met" if r["met"] else "targets NOT met")
