@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import itertools
 import json
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from PIL import Image
 from pypdf import PdfReader
@@ -182,3 +184,64 @@ def test_boards_need_the_api_key_when_the_engine_sets_one(tiny_sd):
             assert error_of(server.client.post(path, json=body), 401)["type"] == "unauthorized"
             allowed = server.client.post(path, json=body, headers={"Authorization": "Bearer sk-board"})
             assert allowed.status_code == 200, allowed.text
+
+
+def test_boards_beyond_the_slots_are_refused_with_retry_after_and_every_accepted_one_is_drawn(tiny_sd):
+    """One board drawn at a time and one waiting: of six sent at once, the rest get 503 + Retry-After."""
+    settings = settings_from_env(SD_MODEL_ID=tiny_sd, SD_STEPS="1", AURA_MAX_BOARDS="1", AURA_MAX_QUEUE="1",
+                                 AURA_RATE_LIMIT="0")
+    body = board(*(solid(colour, (1024, 1024)) for colour in (RED, GREEN, BLUE, GOLD)), title="Burst")
+    with EngineServer(settings) as server, ThreadPoolExecutor(6) as pool:
+        responses = list(pool.map(lambda _: httpx.post(server.url + "/boards/render", json=body, timeout=120),
+                                  range(6)))
+        accepted = [r for r in responses if r.status_code == 200]
+        refused = [r for r in responses if r.status_code == 503]
+        assert len(accepted) + len(refused) == 6, [r.status_code for r in responses]
+        assert len(accepted) >= 2 and refused, [r.status_code for r in responses]
+        for response in accepted:
+            assert open_png(response).size == (2480, 3508)
+        for response in refused:
+            assert int(response.headers["Retry-After"]) >= 1
+            error = response.json()["error"]
+            assert error["type"] == "overloaded" and "AURA_MAX_BOARDS" in error["message"]
+        # The slots are free again once the burst is drawn.
+        assert render(server, body).status_code == 200
+        assert server.client.post("/boards/palette", json=body).status_code == 200
+
+
+def test_a_cancelled_board_keeps_its_slot_until_its_drawing_ends():
+    """Cancelling the request does not stop a thread: its slot must stay taken until the work ends."""
+    import asyncio
+    import threading
+
+    from aura_reflect.api.limits import ThreadSlots
+    from aura_reflect.errors import QueueFull
+
+    async def scenario() -> None:
+        slots = ThreadSlots("boards", running=1, waiting=0, setting="AURA_MAX_BOARDS")
+        release, started = threading.Event(), threading.Event()
+
+        def draw() -> str:
+            started.set()
+            release.wait(10)
+            return "drawn"
+
+        first = asyncio.create_task(slots.run(draw))
+        await asyncio.to_thread(started.wait, 10)
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        with pytest.raises(QueueFull):  # the cancelled request's drawing still runs
+            await slots.run(lambda: "second")
+        release.set()
+        for _ in range(100):  # its slot comes back once the thread is done
+            await asyncio.sleep(0.01)
+            try:
+                assert await slots.run(lambda: "third") == "third"
+                break
+            except QueueFull:
+                continue
+        else:
+            raise AssertionError("the slot never came back")
+
+    asyncio.run(scenario())

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from . import __version__
 from .api.boards.router import router as boards_router
 from .api.errors import install_error_handlers
-from .api.limits import BodySizeLimit, RateLimiter
+from .api.limits import BodySizeLimit, RateLimiter, ThreadSlots
 from .api.metrics import EngineMetrics, RequestMetrics
 from .api.openai.router import router as openai_router
 from .api.router import router
@@ -66,6 +66,8 @@ def create_app(
         app.state.metrics = metrics
         metrics.bind_worker(worker)
         app.state.serving = ServingEngine(settings, worker, metrics)
+        app.state.board_slots = ThreadSlots("boards", settings.max_boards, settings.max_queue,
+                                            "AURA_MAX_BOARDS + AURA_MAX_QUEUE")
         worker.start()
         try:
             yield

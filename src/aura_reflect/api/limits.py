@@ -1,15 +1,21 @@
-"""Request limits: the body size cap (pure ASGI middleware) and the per-client rate limit."""
+"""Request limits: the body size cap (pure ASGI middleware), the per-client rate limit, and the
+slots that bound CPU work done in threads across all clients."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
 from collections import OrderedDict
+from typing import Callable, TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..errors import QueueFull
 from .errors import error_response
+
+T = TypeVar("T")
 
 
 class BodySizeLimit:
@@ -91,3 +97,40 @@ def client_identity(scope_client: tuple[str, int] | None, forwarded_for: str | N
     if trust_proxy and forwarded_for:
         return forwarded_for.split(",")[-1].strip()
     return scope_client[0] if scope_client else "unknown"
+
+
+class ThreadSlots:
+    """At most ``running`` calls in threads at once and ``waiting`` more in line, across all clients;
+    a call beyond that is refused with QueueFull (503, Retry-After from the smoothed duration of a
+    call). A call accepted always runs to its end and frees its slot only then, even if the request
+    that made it is cancelled meanwhile, so cancellations cannot push more work onto the cores."""
+
+    def __init__(self, what: str, running: int, waiting: int, setting: str):
+        self.what, self.running, self.waiting, self.setting = what, running, waiting, setting
+        self._admitted = 0
+        self._semaphore = asyncio.Semaphore(running)
+        self._seconds = 1.0  # one call's duration, smoothed; seeds Retry-After before the first call
+
+    async def run(self, fn: Callable[..., T], *args) -> T:
+        if self._admitted >= self.running + self.waiting:
+            retry = max(1, math.ceil(self._seconds * (self.waiting // self.running + 1)))
+            raise QueueFull(f"{self._admitted} {self.what} being drawn or waiting, the most {self.setting} allows; "
+                            f"retry in {retry} s", retry_after=retry)
+        self._admitted += 1
+        try:
+            await self._semaphore.acquire()
+        except BaseException:
+            self._admitted -= 1
+            raise
+        started = time.perf_counter()
+        task = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+
+        def finished(done: asyncio.Future) -> None:
+            self._seconds = 0.7 * self._seconds + 0.3 * (time.perf_counter() - started)
+            self._admitted -= 1
+            self._semaphore.release()
+            if not done.cancelled():
+                done.exception()  # retrieved: the request's own await reports it, if still there
+
+        task.add_done_callback(finished)
+        return await asyncio.shield(task)

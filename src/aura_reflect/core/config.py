@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     max_batch: int = Field(default=8, ge=1, le=64, validation_alias="AURA_MAX_BATCH")
     batch_wait_ms: float = Field(default=0, ge=0, le=1000, validation_alias="AURA_BATCH_WAIT_MS")
     max_queue: int = Field(default=8, ge=0, le=1000, validation_alias="AURA_MAX_QUEUE")
+    # Boards (/boards/*) are drawn on the CPU in threads, at most this many at once across all clients
+    # (a print-size page is about a second of one core and 30 MB); AURA_MAX_QUEUE more wait, the rest get 503.
+    max_boards: int = Field(default=2, ge=1, le=64, validation_alias="AURA_MAX_BOARDS")
     rate_limit_per_min: float = Field(default=120, ge=0, validation_alias="AURA_RATE_LIMIT")  # 0: off
     rate_burst: int = Field(default=30, ge=1, validation_alias="AURA_RATE_BURST")
     trust_proxy: bool = Field(default=False, validation_alias="AURA_TRUST_PROXY")

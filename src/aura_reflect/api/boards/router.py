@@ -3,22 +3,32 @@ gives its colours (and as CSS variables), /boards/swatches draws a palette as a 
 
 Drawing is CPU work of a second or so: it runs in a thread, so the event loop keeps serving
 health checks and progress while a board is drawn. The same key and rate limit as generation
-apply, since a board costs the engine's CPU.
+apply, since a board costs the engine's CPU, and across all clients at most AURA_MAX_BOARDS are
+drawn at once with AURA_MAX_QUEUE more waiting; beyond that a board is refused with 503 and
+Retry-After.
 """
 
 from __future__ import annotations
 
-import asyncio
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from ...boards import compose
 from ...core.config import Settings
 from ...engine.images import decode_image
 from ...engine.palette import css_variables
+from ..limits import ThreadSlots
 from ..router import ERROR_RESPONSES, Limited, Serving
 from .protocol import Board, BoardPalette, RenderRequest, SwatchesRequest
+
+
+def get_board_slots(request: Request) -> ThreadSlots:
+    return request.app.state.board_slots
+
+
+Slots = Annotated[ThreadSlots, Depends(get_board_slots)]
 
 router = APIRouter(prefix="/boards", tags=["Boards"], dependencies=Limited)
 
@@ -60,24 +70,24 @@ def _swatches(body: SwatchesRequest) -> bytes:
 
 
 @router.post("/render", response_class=Response, responses=FILE_RESPONSES)
-async def render_board(body: RenderRequest, serving: Serving) -> Response:
+async def render_board(body: RenderRequest, serving: Serving, slots: Slots) -> Response:
     """The board on one A4 page at 300 dpi: title and note, the images in `layout`, the palette strip."""
-    data = await asyncio.to_thread(_render, body, serving.settings)
+    data = await slots.run(_render, body, serving.settings)
     name = f"aura-board.{body.format}"
     return Response(data, media_type=MEDIA_TYPES[body.format],
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.post("/palette", response_model=BoardPalette, responses=ERROR_RESPONSES)
-async def board_palette(body: Board, serving: Serving) -> BoardPalette:
+async def board_palette(body: Board, serving: Serving, slots: Slots) -> BoardPalette:
     """The board's colours, each image weighing as the area it covers in `layout`; also as CSS variables."""
-    return await asyncio.to_thread(_palette, body, serving.settings)
+    return await slots.run(_palette, body, serving.settings)
 
 
 @router.post("/swatches", response_class=Response,
              responses={200: {"content": {"image/png": {}}, "description": "The strip."}, **ERROR_RESPONSES})
-async def swatch_strip(body: SwatchesRequest) -> Response:
+async def swatch_strip(body: SwatchesRequest, slots: Slots) -> Response:
     """`palette` as a PNG strip, each colour as wide as its share, its hex beneath."""
-    data = await asyncio.to_thread(_swatches, body)
+    data = await slots.run(_swatches, body)
     return Response(data, media_type="image/png",
                     headers={"Content-Disposition": 'attachment; filename="aura-palette.png"'})
