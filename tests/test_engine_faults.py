@@ -387,3 +387,16 @@ def test_an_sdxl_vae_decodes_in_fp16_until_it_overflows_then_upcasts_for_good(ti
             assert dtypes == [torch.float32] and vae.dtype == torch.float16  # diffusers' upcast, and back
         finally:
             handle.remove()
+
+
+def test_work_stopped_by_a_shutdown_is_a_503_to_retry_not_a_cancel(tiny_sd):
+    """After the grace period, running work is stopped: its client must read "retry", not "cancelled"."""
+    settings = settings_from_env(SD_MODEL_ID=tiny_sd, SD_STEPS="2", AURA_MAX_QUEUE="1")
+    with EngineServer(settings) as server, UNetHook(server, lambda: time.sleep(0.05)), ThreadPoolExecutor(1) as pool:
+        running = pool.submit(server.client.post, "/generate", json={**BODY, "config": {"steps": 100}})
+        wait_until(lambda: server.worker.running is not None)
+        server.worker.stop()
+        response = running.result()
+        assert response.status_code == 503, response.text
+        assert response.headers["Retry-After"] == "5"
+        assert "shutting down" in response.json()["error"]["message"]

@@ -300,6 +300,10 @@ class EngineWorker:
         self.jobs_by_id.pop(job.id, None)
         if job.future.done():
             return
+        if isinstance(error, Cancelled) and self._stopping:
+            # Stopped by a shutdown, not by its client: say so, so that the client (or Ray's proxy
+            # in front of a replica being replaced) retries rather than reading a cancel.
+            error = Unavailable("engine is shutting down: the work was stopped before it finished", retry_after=5)
         if error is not None:
             job.future.set_exception(error)
         else:
