@@ -51,8 +51,10 @@ def _checkpoint_stage(folder: Path) -> tuple[str, int] | None:
             with safe_open(save / "shard-00.safetensors", framework="pt") as handle:
                 state = json.loads(handle.metadata()["state"])
             return state["stage"], state["step"]
-        except FileNotFoundError:  # removed as a newer save came in
-            continue
+        except (OSError, RuntimeError):  # safetensors says RuntimeError for a missing file
+            if (save / "shard-00.safetensors").exists():
+                raise
+            continue  # removed as a newer save came in, after the listing
     return None
 
 
