@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -234,7 +235,7 @@ def test_a_cancelled_board_keeps_its_slot_until_its_drawing_ends():
         with pytest.raises(QueueFull):  # the cancelled request's drawing still runs
             await slots.run(lambda: "second")
         release.set()
-        for _ in range(100):  # its slot comes back once the thread is done
+        for _ in range(1000):  # its slot comes back once the thread is done
             await asyncio.sleep(0.01)
             try:
                 assert await slots.run(lambda: "third") == "third"
@@ -243,5 +244,38 @@ def test_a_cancelled_board_keeps_its_slot_until_its_drawing_ends():
                 continue
         else:
             raise AssertionError("the slot never came back")
+
+    asyncio.run(scenario())
+
+
+def test_slots_bound_the_threads_running_at_once_and_a_failure_frees_its_slot():
+    import asyncio
+    import threading
+
+    from aura_reflect.api.limits import ThreadSlots
+
+    lock, running, peak = threading.Lock(), [0], [0]
+
+    def draw(index: int) -> int:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.1)
+        with lock:
+            running[0] -= 1
+        return index
+
+    def fail() -> None:
+        raise ValueError("bad board")
+
+    async def scenario() -> None:
+        slots = ThreadSlots("boards", running=2, waiting=10, setting="AURA_MAX_BOARDS")
+        assert await asyncio.gather(*(slots.run(draw, i) for i in range(6))) == list(range(6))
+        assert peak[0] == 2
+        single = ThreadSlots("boards", running=1, waiting=0, setting="AURA_MAX_BOARDS")
+        with pytest.raises(ValueError, match="bad board"):
+            await single.run(fail)
+        await asyncio.sleep(0.05)  # the slot is given back by the thread's done-callback
+        assert await single.run(draw, 7) == 7
 
     asyncio.run(scenario())

@@ -400,3 +400,21 @@ def test_work_stopped_by_a_shutdown_is_a_503_to_retry_not_a_cancel(tiny_sd):
         assert response.status_code == 503, response.text
         assert response.headers["Retry-After"] == "5"
         assert "shutting down" in response.json()["error"]["message"]
+
+
+def test_work_its_client_cancelled_stays_cancelled_when_the_engine_stops_meanwhile(tiny_sd):
+    """A cancel that the worker has not acted on yet when the engine stops is still the client's cancel:
+    a 503 would make a retrying client run the work again."""
+    settings = settings_from_env(SD_MODEL_ID=tiny_sd, SD_STEPS="2", AURA_MAX_QUEUE="1")
+    gate = threading.Event()
+    with EngineServer(settings) as server, UNetHook(server, lambda: gate.wait(10)), ThreadPoolExecutor(2) as pool:
+        running = pool.submit(server.client.post, "/generate",
+                              json={**BODY, "requestId": "cancelled-then-stopped", "config": {"steps": 100}})
+        wait_until(lambda: server.worker.running is not None)
+        assert server.client.delete("/jobs/cancelled-then-stopped").status_code == 202
+        stopping = pool.submit(server.worker.stop)  # waits for the worker, held in the UNet hook
+        time.sleep(0.2)
+        gate.set()
+        stopping.result(timeout=30)
+        response = running.result()
+        assert response.status_code == 499 and response.json()["error"]["type"] == "cancelled", response.text

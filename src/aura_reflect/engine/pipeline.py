@@ -74,6 +74,7 @@ class StepControl:
     """What a running job shares with the outside: progress, and a flag that cancels it."""
 
     cancel: threading.Event = field(default_factory=threading.Event)
+    stopped_by_shutdown: bool = False  # cancelled by the engine stopping, not by its client
     step: int = 0
     total: int = 0
     done_before: int = 0  # steps of earlier pipeline calls in the same job (refine runs one per size)

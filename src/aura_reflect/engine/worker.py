@@ -78,6 +78,8 @@ class EngineWorker:
             pending = list(self._jobs)
             self._jobs.clear()
             for job in self.batch:
+                if not job.control.cancel.is_set():  # a job its client cancelled stays cancelled
+                    job.control.stopped_by_shutdown = True
                 job.control.cancel.set()
             self._cond.notify_all()
         for job in pending:
@@ -300,7 +302,7 @@ class EngineWorker:
         self.jobs_by_id.pop(job.id, None)
         if job.future.done():
             return
-        if isinstance(error, Cancelled) and self._stopping:
+        if isinstance(error, Cancelled) and job.control.stopped_by_shutdown:
             # Stopped by a shutdown, not by its client: say so, so that the client (or Ray's proxy
             # in front of a replica being replaced) retries rather than reading a cancel.
             error = Unavailable("engine is shutting down: the work was stopped before it finished", retry_after=5)
