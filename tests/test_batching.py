@@ -96,7 +96,10 @@ def test_requests_that_arrive_while_a_call_runs_share_the_next_one_and_a_lone_on
         sizes: list[int] = []
         server.worker.on_batch = sizes.append
         gate = threading.Event()
-        handle = server.worker.model.text2img.unet.register_forward_pre_hook(lambda module, args: gate.wait(30))
+        def hold(module, args):
+            gate.wait(30)  # returns None: a pre-hook's return value would replace the UNet's inputs
+
+        handle = server.worker.model.text2img.unet.register_forward_pre_hook(hold)
         try:
             first = pool.submit(server.client.post, "/generate", json=body(0))
             deadline = time.monotonic() + 30
