@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -11,6 +12,13 @@ from aura_reflect.engine.families import ASPECT_RATIOS, TIERS, parse_ratio, reso
 from aura_reflect.engine.loader import EMBEDDED_MODEL
 
 from .helpers import EngineServer, decode_png, png_b64, settings_from_env
+
+
+# aura-tiny v2 (issue #13): these hold once its weights ship; until then the shipped model is v1.
+V2 = pytest.mark.skipif(
+    json.loads((EMBEDDED_MODEL / "aura.json").read_text()).get("version", 1) < 2,
+    reason="aura-tiny v2's weights are not shipped yet (issue #13)",
+)
 
 pytestmark = pytest.mark.skipif(not (EMBEDDED_MODEL / "model_index.json").is_file(), reason="embedded model not built")
 
@@ -33,7 +41,7 @@ def test_shipped_folder_is_a_small_safetensors_diffusers_model():
     from diffusers import StableDiffusionPipeline
 
     files = [p for p in EMBEDDED_MODEL.rglob("*") if p.is_file()]
-    assert sum(p.stat().st_size for p in files) <= 25 * 2**20
+    assert sum(p.stat().st_size for p in files) <= 40 * 2**20  # issue #13: at most 40 MB
     suffixes = {p.suffix for p in files}
     assert ".safetensors" in suffixes and not suffixes & {".bin", ".ckpt", ".pt", ".pth"}
     for component in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
@@ -42,6 +50,20 @@ def test_shipped_folder_is_a_small_safetensors_diffusers_model():
     assert type(pipe.unet).__name__ == "UNet2DConditionModel"
     assert type(pipe.vae).__name__ == "AutoencoderKL"
     assert type(pipe.text_encoder).__name__ == "CLIPTextModel"
+
+
+@V2
+def test_the_loader_serves_it_at_128_px_native_with_an_8x_vae():
+    from aura_reflect.engine.loader import load_model
+
+    model = load_model(settings_from_env(AURA_WARMUP="false"))
+    assert model.vae_scale_factor == 8
+    assert model.render_size("1:1", resolve_size("sd", "1:1", "standard")) == (128, 128)
+    for ratio in ASPECT_RATIOS:
+        width, height = model.render_size(ratio, resolve_size("sd", ratio, "high"))
+        assert min(width, height) == 128 and width % 8 == 0 and height % 8 == 0
+        assert math.isclose(width / height, parse_ratio(ratio), rel_tol=0.02)
+    assert model.profile.latent_rgb is not None  # fitted to this VAE by train.py
 
 
 def test_health_names_the_embedded_model(embedded_server):
@@ -113,3 +135,52 @@ def test_refine_keeps_the_composition_of_the_input(embedded_server):
     assert r > 0.6, r
     # ... yet it is a new image, not the input sent back.
     assert np.abs(refined - source).mean() > 3
+
+
+def mood_check(data: str, **expected) -> dict[str, int]:
+    """eval_moods' checks (hue families, light, saturation, temperature) on one served image."""
+    from training.eval_moods import MoodPrompt, checks
+
+    image = np.asarray(decode_png(data).resize((128, 128)), dtype=np.float32) / 255
+    prompt = MoodPrompt(expected.pop("text", ""), "en", tuple(expected.pop("hues", ())), expected.get("light"),
+                        expected.get("saturation"), expected.get("temperature"))
+    return checks(prompt, image, None)
+
+
+@V2
+@pytest.mark.parametrize("prompt, expected", [
+    ("atardecer cálido en la playa", {"temperature": "warm"}),
+    ("bosque verde y niebla por la mañana", {"hues": ["green"]}),
+    ("noche azul oscura en la ciudad", {"hues": ["blue"], "light": "dark"}),
+    ("a cozy autumn cabin in warm orange tones", {"hues": ["orange"], "temperature": "warm"}),
+    ("melancholic grey winter, muted", {"saturation": "muted"}),
+    ("turquoise sea, tropical summer mood", {"hues": ["turquoise"]}),
+    ("un atardecer rosa sobre el mar, dreamy", {"hues": ["pink"]}),  # mixed languages
+])
+def test_moods_in_english_and_spanish_come_out_as_asked(embedded_server, prompt, expected):
+    response = embedded_server.client.post(
+        "/generate", json={"prompt": prompt, "aspectRatio": "1:1", "temperature": 1, "numImages": 2, "seed": 11}
+    )
+    assert response.status_code == 200, response.text
+    results = [mood_check(data, **expected) for data in response.json()["images"]]
+    assert all(all(result.values()) for result in results), (prompt, results)
+
+
+@V2
+def test_filler_words_leave_the_palette_alone(embedded_server):
+    """Words outside the vocabulary change little: the same seed paints the same palette."""
+    def image(prompt: str) -> np.ndarray:
+        response = embedded_server.client.post(
+            "/generate", json={"prompt": prompt, "aspectRatio": "1:1", "temperature": 1, "numImages": 1, "seed": 5}
+        )
+        return np.asarray(decode_png(response.json()["images"][0]).resize((32, 32)), dtype=np.float32)
+
+    plain, padded = image("red sunset"), image("honestly a really red sunset vibe")
+    assert mood_check(png_b64_array(padded), hues=["red"])["hue"] == 1
+    assert np.abs(plain.mean((0, 1)) - padded.mean((0, 1))).max() < 40  # mean colour within 40/255 per channel
+
+
+def png_b64_array(pixels: np.ndarray) -> str:
+    from PIL import Image
+
+    return png_b64(Image.fromarray(pixels.astype("uint8")))
