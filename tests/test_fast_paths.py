@@ -222,3 +222,38 @@ def test_a_compile_failure_is_reported_and_the_engine_serves_uncompiled(tiny_sd)
     assert model.optimizations["compile_error"]
     assert not is_compiled(model.text2img) and not is_compiled(model.img2img)
     assert _images(model).std() > 0
+
+
+# SD 1.5's UNet layout (UNet2DConditionModel's defaults) at a fraction of the width and one attention
+# head: the same blocks at the same resolutions, so dynamo sees the same pattern of shapes.
+NARROW_SD15_UNET = dict(block_out_channels=(32, 64, 128, 128), attention_head_dim=1, cross_attention_dim=32)
+
+
+@pytest.mark.parametrize("dynamic", ["auto", "off"])  # the default (as on the H100) and the most graphs
+def test_every_warm_up_shape_compiles_within_dynamos_recompile_limit(tiny_sd, dynamic):
+    """On an H100, SD 1.5's transformer block recompiled past dynamo's limit of 8 during the warm-up,
+    a hard error under fullgraph=True, and the engine served eager. Here the engine's own warm-up
+    shapes go through SD 1.5's UNet layout, compiled regionally as the engine does, with dynamo's
+    eager backend: the same guards and recompilations, without generating code."""
+    import torch._dynamo
+    from diffusers import UNet2DConditionModel
+
+    from aura_reflect.engine.fast_paths import DYNAMIC, allow_recompiles
+    from aura_reflect.engine.loader import warmup_calls
+
+    settings = settings_from_env(SD_MODEL_ID=tiny_sd, TORCH_COMPILE="1", TORCH_COMPILE_DYNAMIC=dynamic)
+    calls = warmup_calls(load_model(settings_from_env(SD_MODEL_ID=tiny_sd)), settings, compiled=True)
+    assert len(calls) >= 20  # every ratio of both tiers, and the batch shapes
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(**NARROW_SD15_UNET).eval()
+    torch._dynamo.reset()
+    try:
+        with torch._dynamo.config.patch(recompile_limit=8, accumulated_recompile_limit=256), torch.no_grad():
+            allow_recompiles(len(calls))
+            unet.compile_repeated_blocks(fullgraph=True, dynamic=DYNAMIC[dynamic], backend="eager")
+            for (width, height), images, guidance in calls:
+                batch = images * (2 if guidance > 1 else 1)  # classifier-free guidance doubles the batch
+                sample = torch.randn(batch, 4, height // 8, width // 8)
+                assert unet(sample, 10, torch.randn(batch, 77, 32)).sample.shape == sample.shape
+    finally:
+        torch._dynamo.reset()

@@ -170,6 +170,24 @@ def use_compile_cache(folder: Path) -> None:
     os.environ["TRITON_CACHE_DIR"] = str(folder / "triton")
 
 
+# How many times dynamo may recompile one function, per shape the engine serves. Dynamo's own limit
+# is 8 per function, and under ``fullgraph=True`` (regional compilation) reaching it is a hard error.
+# The SD 1.5 UNet's transformer block needs more than 8 graphs for the engine's 23 warm-up shapes: 10
+# with automatic dynamic shapes, 6 with dynamic on, 53 with dynamic off (its instances differ in
+# width and resolution). On an H100 the default limit failed the warm-up after 243 s and the engine
+# served eager (2026-11-27, docs/benchmarks.md).
+RECOMPILES_PER_SHAPE = 4
+
+
+def allow_recompiles(shapes: int) -> None:
+    """Raise dynamo's recompile limit to cover ``shapes`` served shapes (it is never lowered)."""
+    import torch._dynamo
+
+    config = torch._dynamo.config
+    config.recompile_limit = max(config.recompile_limit, RECOMPILES_PER_SHAPE * shapes)
+    config.accumulated_recompile_limit = max(config.accumulated_recompile_limit, config.recompile_limit)
+
+
 def compile_pipeline(pipe, settings: Settings) -> None:
     """Compile the UNet (and on GPUs the VAE decoder) with ``torch.compile``; compilation happens
     lazily, at the warm-up generations that follow. Regional by default: the UNet's repeated

@@ -20,7 +20,14 @@ from PIL import Image
 
 from ..core.config import Settings
 from ..errors import InvalidInput, ModelLoadError
-from .fast_paths import FastPath, apply_fast_path, compile_pipeline, is_compiled, uncompile_pipeline
+from .fast_paths import (
+    FastPath,
+    allow_recompiles,
+    apply_fast_path,
+    compile_pipeline,
+    is_compiled,
+    uncompile_pipeline,
+)
 from .families import ASPECT_RATIOS, AUTO_RATIO, TIERS, Family, family_from_model_index, resolve_size
 from .previews import FAMILY_LATENT_RGB, LatentRGB
 from .references import is_local_reference
@@ -453,17 +460,20 @@ MAX_IMAGES_PER_CALL = 8
 def warmup_calls(model: LoadedModel, settings: Settings, compiled: bool) -> list[tuple[tuple[int, int], int, float]]:
     """The (size, images, guidance) of each warm-up generation.
 
-    Eager: the 1:1 size of each tier (lazy initialisation). Compiled: every shape the engine will
-    serve — each aspect ratio of each tier, and the batch sizes a call can have (one image, the most
-    images a call holds, no classifier-free guidance) — so that compilation happens here, before the
-    engine reports ready, and never on a user's request."""
+    Eager on a CPU: the 1:1 size of each tier (lazy initialisation). Eager on a GPU: every size the
+    engine serves, since a new size's first call pays for kernel selection and memory (on an H100,
+    SD 1.5's first request at a new size took up to 1.72× the warm 1:1 request; the cost of one
+    warm-up step per size awaits the next GPU run). Compiled: every shape the engine will serve — each aspect ratio of each
+    tier, and the batch sizes a call can have (one image, the most images a call holds, no
+    classifier-free guidance) — so that compilation happens here, before the engine reports ready,
+    and never on a user's request."""
     guidance = model.default_guidance
     squares = sorted({model.render_size(AUTO_RATIO, resolve_size(model.family, AUTO_RATIO, tier)) for tier in TIERS})
-    if not compiled:
-        return [(size, settings.num_images, guidance) for size in squares]
     sizes = sorted({
         model.render_size(ratio, resolve_size(model.family, ratio, tier)) for ratio in ASPECT_RATIOS for tier in TIERS
     })
+    if not compiled:
+        return [(size, settings.num_images, guidance) for size in (sizes if model.device.type == "cuda" else squares)]
     most = max(MAX_IMAGES_PER_CALL, settings.max_batch)
     calls = [(size, settings.num_images, guidance) for size in sizes]
     calls += [(squares[0], 1, guidance), (squares[0], most, guidance), (squares[0], 1, 1.0 if guidance > 1 else 5.0)]
@@ -504,6 +514,8 @@ def warm_up(model: LoadedModel, settings: Settings) -> None:
 
     cache_before = inductor_cache_counts()
     calls = warmup_calls(model, settings, compiled)
+    if compiled:
+        allow_recompiles(len(calls) + 1)  # + the refinement
     try:
         seconds = run(calls)
     except Exception as error:
