@@ -104,6 +104,16 @@ def verdict(ok: bool | None) -> str:
     return "" if ok is None else ("  ✓ target met" if ok else "  ✗ target missed")
 
 
+def report_fallbacks(opts: dict) -> None:
+    """Say why an engine is not on its fast path: a failed compile serves eager, and an fp16 VAE
+    that overflows decodes again in fp32 (random weights can do that), both slower."""
+    if opts.get("compile_error"):
+        print(f"  ! compile failed, the engine serves eager: {opts['compile_error']}", flush=True)
+    if opts.get("fp32_redecodes") or opts.get("vae_upcast") is True:
+        print(f"  ! the fp16 VAE overflowed: {opts.get('fp32_redecodes', 0)} images decoded again in fp32, "
+              f"vae_upcast {opts.get('vae_upcast')}", flush=True)
+
+
 def run_family(family: str, args, root: Path) -> None:
     model = root / family
     started = time.perf_counter()
@@ -129,6 +139,7 @@ def run_family(family: str, args, root: Path) -> None:
               f"mode {opts.get('compile_mode')}, regional {opts.get('compile_regional')}, "
               f"dynamic {opts.get('compile_dynamic')}; {engine.health['device']}, {engine.health.get('dtype')})",
               flush=True)
+        report_fallbacks(opts)
         for work in WORKLOADS[family]:
             timed_post(client, body(work, args.tiny))  # the first request after ready
             times = [timed_post(client, body(work, args.tiny, seed=i)) for i in range(args.repeats)]
@@ -139,6 +150,8 @@ def run_family(family: str, args, root: Path) -> None:
             targets = f"target ≤ {work.target_s} s" + (f", ≥ {work.target_vs_plain}× plain" if work.target_vs_plain else "")
             print(f"  end to end over HTTP: {work.label}: median {seconds:.3f} s, {ratio:.2f}× plain "
                   f"({targets}){verdict(ok)}", flush=True)
+
+        report_fallbacks(client.get("/health").json().get("optimizations", {}))
 
         work = WORKLOADS[family][0]
         print(f"  first request after ready at every ratio × tier ({work.label.split(',', 1)[1].strip()}):", flush=True)
@@ -160,6 +173,7 @@ def run_family(family: str, args, root: Path) -> None:
 
     with running_engine({**env, "AURA_MAX_BATCH": "1"}, timeout=args.start_timeout) as engine:
         opts = engine.health.get("optimizations", {})
+        report_fallbacks(opts)
         ok = None if args.tiny else engine.startup_seconds <= RESTART_TARGET_S
         print(f"  restart on the warm cache to ready: {engine.startup_seconds:.1f} s (cache hits "
               f"{opts.get('compile_cache_hits')}, misses {opts.get('compile_cache_misses')}; target ≤ "
