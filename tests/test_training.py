@@ -34,6 +34,11 @@ def test_smoke_training_produces_a_model_the_engine_serves(tmp_path):
     assert (out / "model_index.json").is_file() and (out / "aura.json").is_file()
     assert summary["training"]["final_unet_loss"] > 0
     assert summary["native_sizes"]["1:1"] == [128, 128]
+    # Trained on a zero-terminal-SNR schedule predicting v: the sampler it ships with says so, and
+    # starts from pure noise (t = 999), so the engine samples as the model was trained.
+    scheduler = json.loads((out / "scheduler" / "scheduler_config.json").read_text())
+    assert scheduler["prediction_type"] == "v_prediction" and scheduler["rescale_betas_zero_snr"] is True
+    assert scheduler["timestep_spacing"] == "trailing"
     settings = settings_from_env(SD_MODEL_ID=str(out), SD_STEPS="2")
     with EngineServer(settings) as server:
         assert server.client.get("/health").json()["model"] == "aura-tiny"
@@ -41,6 +46,8 @@ def test_smoke_training_produces_a_model_the_engine_serves(tmp_path):
                                                          "temperature": 1, "numImages": 1})
         assert response.status_code == 200, response.text
         assert decode_png(response.json()["images"][0]).size == (632, 272)
+        model = server.worker.model
+        assert model.text2img.scheduler.config.prediction_type == "v_prediction"
 
 
 def _checkpoint_stage(folder: Path) -> tuple[str, int] | None:

@@ -62,7 +62,13 @@ class Config:
     cfg_dropout: float = 0.1  # share of empty captions, for classifier-free guidance
     distractor_p: float = 0.3  # share of captions with 1-3 real but unknown words inserted (learn to ignore them)
     word_dropout_p: float = 0.1  # share of captions with one word dropped (partial prompts still work)
-    min_snr_gamma: float = 5.0
+    # Zero terminal SNR with v-prediction (Lin et al. 2024, "Common Diffusion Noise Schedules and Sample
+    # Steps are Flawed"). SD's own schedule leaves sqrt(ᾱ) = 0.068 of the picture in its noisiest step;
+    # at a 16 × 16 latent grid that is enough of each picture's overall colour for the UNet to read it
+    # from the noise rather than from the caption. v2's first run (eps, SD's schedule) learned exactly
+    # that, and from pure noise drew every mood blue-grey (docs/models.md). Off: v1's objective.
+    zero_terminal_snr: bool = True
+    min_snr_gamma: float = 5.0  # min-SNR weighting of the eps objective (zero_terminal_snr off)
     max_tokens: int = 48
     threads: int = 2
     checkpoint_every: int = 500  # steps between checkpoints, in both stages
@@ -207,17 +213,23 @@ def make_unet():
     )
 
 
-def make_noise_scheduler():
+def make_noise_scheduler(cfg: Config):
+    """Stable Diffusion's betas, so every diffusers scheduler configured for SD fits this model; with
+    ``zero_terminal_snr`` rescaled so the last step is pure noise, predicting v, sampled from t = 999
+    ("trailing"). Saved with the model, so the engine's sampler follows the same schedule."""
     from diffusers import DDPMScheduler
 
-    # Stable Diffusion's schedule, so every diffusers scheduler configured for SD fits this model.
+    zero_snr = cfg.zero_terminal_snr
     return DDPMScheduler(
         num_train_timesteps=1000,
         beta_start=0.00085,
         beta_end=0.012,
         beta_schedule="scaled_linear",
         clip_sample=False,
-        steps_offset=1,
+        steps_offset=0 if zero_snr else 1,
+        rescale_betas_zero_snr=zero_snr,
+        prediction_type="v_prediction" if zero_snr else "epsilon",
+        timestep_spacing="trailing" if zero_snr else "leading",
     )
 
 
@@ -442,9 +454,10 @@ def encode_latents(vae, data: dict[str, dict], device) -> dict[str, torch.Tensor
 
 def train_unet(unet, text_encoder, tokenizer, latents, data, cfg: Config, run: "Run", distractors: list[str]) -> float:
     device = run.device
-    noise_scheduler = make_noise_scheduler()
+    noise_scheduler = make_noise_scheduler(cfg)
     alphas = noise_scheduler.alphas_cumprod
     snr = (alphas / (1 - alphas)).to(device)
+    v_prediction = noise_scheduler.config.prediction_type == "v_prediction"
     gen = torch.Generator().manual_seed(cfg.seed + 2)  # which latents (read on the host)
     noise_gen = torch.Generator(device).manual_seed(cfg.seed + 6)  # noise and timesteps, on the device
     rng = random.Random(cfg.seed + 3)
@@ -500,10 +513,16 @@ def train_unet(unet, text_encoder, tokenizer, latents, data, cfg: Config, run: "
         zt = noise_scheduler.add_noise(z0, noise, t)
         states = text_encoder(ids)[0]
         pred = unet(zt, t, states).sample
-        # min-SNR-γ weighting (Hang et al. 2023): faster convergence for epsilon prediction.
-        weight = torch.clamp(snr[t], max=cfg.min_snr_gamma) / snr[t]
-        mse = (pred - noise).pow(2).mean(dim=(1, 2, 3))
-        loss = (weight * mse).mean()
+        if v_prediction:
+            # Plain v loss: at the noisiest steps v is the picture itself, and there the caption alone
+            # says its colours; min-SNR weighting would give those steps almost no weight.
+            mse = (pred - noise_scheduler.get_velocity(z0, noise, t)).pow(2).mean(dim=(1, 2, 3))
+            loss = mse.mean()
+        else:
+            # min-SNR-γ weighting (Hang et al. 2023): faster convergence for epsilon prediction.
+            weight = torch.clamp(snr[t], max=cfg.min_snr_gamma) / snr[t]
+            mse = (pred - noise).pow(2).mean(dim=(1, 2, 3))
+            loss = (weight * mse).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -611,11 +630,11 @@ def scaled_latents(vae, data: dict[str, dict], device) -> tuple[dict[str, torch.
 
 
 def save_model(out: Path, vae, text_encoder, tokenizer, unet, training: dict,
-               latents: dict[str, torch.Tensor], data: dict[str, dict]) -> dict:
+               latents: dict[str, torch.Tensor], data: dict[str, dict], cfg: Config) -> dict:
     """``save_pretrained`` a StableDiffusionPipeline (fp16) with ``aura.json``; returns the latter."""
     from diffusers import DPMSolverMultistepScheduler, StableDiffusionPipeline
 
-    scheduler = DPMSolverMultistepScheduler.from_config(make_noise_scheduler().config)
+    scheduler = DPMSolverMultistepScheduler.from_config(make_noise_scheduler(cfg).config)
     pipe = StableDiffusionPipeline(
         vae=vae,
         text_encoder=text_encoder,
@@ -687,7 +706,7 @@ def train(cfg: Config, out: Path, log_path: Path | None = None, device: str = "c
         "final_unet_loss": round(unet_loss, 5),
         "vocab_size": vocab_size,
         "latent_scaling_factor": round(scale, 5),
-    }, latents, data)
+    }, latents, data, cfg)
     shutil.rmtree(work, ignore_errors=True)
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -725,7 +744,7 @@ def snapshot(cfg: Config, checkpoint_dir: Path, out: Path, workers: int | None =
         "wall_seconds": round(state["elapsed"], 1),
         "vocab_size": vocab_size,
         "latent_scaling_factor": round(scale, 5),
-    }, latents, data)
+    }, latents, data, cfg)
     shutil.rmtree(work, ignore_errors=True)
     print(f"snapshot of {checkpoints.path} → {out}", flush=True)
     return summary
