@@ -37,6 +37,25 @@ def test_scheduler_setting_applies(tiny_sd):
     assert type(model.img2img.scheduler).__name__ == "EulerAncestralDiscreteScheduler"
 
 
+def test_a_zero_terminal_snr_model_keeps_its_schedule_or_refuses_a_scheduler_that_cannot(tiny_sd, tmp_path):
+    """aura-tiny v2 trains on rescaled betas with v-prediction; PNDM, LMS and Heun cannot rescale and
+    would sample on SD's plain betas (diffusers only warns)."""
+    import json
+
+    model_dir = Path(shutil.copytree(tiny_sd, tmp_path / "zero-snr"))
+    config_file = model_dir / "scheduler" / "scheduler_config.json"
+    config = json.loads(config_file.read_text())
+    config.update(prediction_type="v_prediction", rescale_betas_zero_snr=True, timestep_spacing="trailing")
+    config_file.write_text(json.dumps(config))
+    with pytest.raises(ModelLoadError, match="SD_SCHEDULER=pndm: PNDMScheduler cannot follow .* zero-terminal-SNR"):
+        load_model(settings_from_env(SD_MODEL_ID=str(model_dir), SD_SCHEDULER="pndm"))
+    model = load_model(settings_from_env(SD_MODEL_ID=str(model_dir), SD_SCHEDULER="euler"))
+    scheduler = model.text2img.scheduler
+    assert scheduler.config.rescale_betas_zero_snr and scheduler.config.prediction_type == "v_prediction"
+    scheduler.set_timesteps(4)
+    assert int(scheduler.timesteps[0]) == 999  # sampling starts from pure noise, as trained
+
+
 def test_separate_img2img_model(tiny_sd, tmp_path):
     other = shutil.copytree(tiny_sd, tmp_path / "other-sd")
     model = load_model(settings_from_env(SD_MODEL_ID=tiny_sd, SD_IMG2IMG_MODEL_ID=str(other)))

@@ -174,8 +174,10 @@ def use_compile_cache(folder: Path) -> None:
 # is 8 per function, and under ``fullgraph=True`` (regional compilation) reaching it is a hard error.
 # The SD 1.5 UNet's transformer block needs more than 8 graphs for the engine's 23 warm-up shapes: 10
 # with automatic dynamic shapes, 6 with dynamic on, 53 with dynamic off (its instances differ in
-# width and resolution). On an H100 the default limit failed the warm-up after 243 s and the engine
-# served eager (2026-11-27, docs/benchmarks.md).
+# width and resolution; measured on the CPU with dynamo's eager backend). Most likely why the H100
+# run of 2026-11-27 reported the compile failed and served eager (its error was not printed).
+# The limit is process-wide: modules compiled whole (the VAE decoder) also compile up to it rather
+# than quietly running eager after 8 graphs.
 RECOMPILES_PER_SHAPE = 4
 
 
@@ -183,9 +185,8 @@ def allow_recompiles(shapes: int) -> None:
     """Raise dynamo's recompile limit to cover ``shapes`` served shapes (it is never lowered)."""
     import torch._dynamo
 
-    config = torch._dynamo.config
-    config.recompile_limit = max(config.recompile_limit, RECOMPILES_PER_SHAPE * shapes)
-    config.accumulated_recompile_limit = max(config.accumulated_recompile_limit, config.recompile_limit)
+    config = torch._dynamo.config  # cache_size_limit: recompile_limit's name before torch 2.7, an alias since
+    config.cache_size_limit = max(config.cache_size_limit, RECOMPILES_PER_SHAPE * shapes)
 
 
 def compile_pipeline(pipe, settings: Settings) -> None:

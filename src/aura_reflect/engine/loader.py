@@ -6,6 +6,7 @@ Safetensors only: a folder whose weights are pickle checkpoints is refused, and 
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
@@ -321,7 +322,17 @@ def make_scheduler(name: str, current):
         "lcm": ("LCMScheduler", {}),
     }
     class_name, extra = table[name]
-    return getattr(diffusers, class_name).from_config(current.config, **extra)
+    scheduler_class = getattr(diffusers, class_name)
+    if current.config.get("rescale_betas_zero_snr") and not _takes_zero_snr(scheduler_class):
+        # It would sample on the unrescaled betas (diffusers only warns): not the model's schedule.
+        usable = sorted(n for n, (c, _) in table.items() if _takes_zero_snr(getattr(diffusers, c)))
+        raise ModelLoadError(f"SD_SCHEDULER={name}: {class_name} cannot follow this model's zero-terminal-SNR "
+                             f"schedule; use default or one of {', '.join(usable)}")
+    return scheduler_class.from_config(current.config, **extra)
+
+
+def _takes_zero_snr(scheduler_class) -> bool:
+    return "rescale_betas_zero_snr" in inspect.signature(scheduler_class.__init__).parameters
 
 
 def apply_memory_options(pipe, device: torch.device, settings: Settings) -> dict[str, Any]:
@@ -460,10 +471,10 @@ MAX_IMAGES_PER_CALL = 8
 def warmup_calls(model: LoadedModel, settings: Settings, compiled: bool) -> list[tuple[tuple[int, int], int, float]]:
     """The (size, images, guidance) of each warm-up generation.
 
-    Eager on a CPU: the 1:1 size of each tier (lazy initialisation). Eager on a GPU: every size the
-    engine serves, since a new size's first call pays for kernel selection and memory (on an H100,
-    SD 1.5's first request at a new size took up to 1.72× the warm 1:1 request; the cost of one
-    warm-up step per size awaits the next GPU run). Compiled: every shape the engine will serve — each aspect ratio of each
+    Eager: the 1:1 size of each tier (lazy initialisation); on CUDA every size the engine serves,
+    since there a new size's first call pays for kernel selection and memory (on an H100, SD 1.5's
+    first request at a new size took up to 1.72× the warm 1:1 request; the cost of one warm-up step
+    per size awaits the next GPU run). Compiled: every shape the engine will serve — each aspect ratio of each
     tier, and the batch sizes a call can have (one image, the most images a call holds, no
     classifier-free guidance) — so that compilation happens here, before the engine reports ready,
     and never on a user's request."""
@@ -514,9 +525,9 @@ def warm_up(model: LoadedModel, settings: Settings) -> None:
 
     cache_before = inductor_cache_counts()
     calls = warmup_calls(model, settings, compiled)
-    if compiled:
-        allow_recompiles(len(calls) + 1)  # + the refinement
     try:
+        if compiled:
+            allow_recompiles(len(calls) + 1)  # + the refinement
         seconds = run(calls)
     except Exception as error:
         if not compiled:
