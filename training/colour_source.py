@@ -37,7 +37,8 @@ def colour_source(pipe, images: np.ndarray, captions: list[str], seed: int = 0) 
     scheduler = pipe.scheduler
     alphas = scheduler.alphas_cumprod
     t = int(scheduler.config.num_train_timesteps) - 1
-    a = alphas[t].clamp(min=2.0**-24)  # a zero-terminal-SNR schedule's last step is pure noise
+    # A zero-terminal-SNR schedule's last step is pure noise (ᾱ = 0; DPM-Solver already stores 2⁻²⁴).
+    a = alphas[t].clamp(min=2.0**-24)
     z0 = pipe.vae.encode(to_tensor(images)).latent_dist.mean * pipe.vae.config.scaling_factor
     noise = torch.randn(z0.shape, generator=torch.Generator().manual_seed(seed))
     inputs = {"leak": a.sqrt() * z0 + (1 - a).sqrt() * noise, "pure": noise}

@@ -14,6 +14,7 @@ A few hundred steps cannot make a good model; the comparison is of where each ob
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
@@ -48,12 +49,12 @@ def main() -> None:
     square = data["1:1"]
     mean_colour = square["images"].reshape(-1, 3).mean(0) / 255
     for zero_snr in (False, True):
-        cfg = Config(**{**base.__dict__, "zero_terminal_snr": zero_snr})
+        cfg = dataclasses.replace(base, zero_terminal_snr=zero_snr)
         torch.manual_seed(cfg.seed)
         text_encoder, unet = make_text_encoder(vocab_size, cfg), make_unet()
         started = time.perf_counter()
-        loss = train_unet(unet, text_encoder, tokenizer, latents, data, cfg, Run(cfg, torch.device("cpu"), Checkpoints(None, cfg)),
-                          distractors)
+        run = Run(cfg, torch.device("cpu"), Checkpoints(None, cfg))
+        loss = train_unet(unet, text_encoder, tokenizer, latents, data, cfg, run, distractors)
         pipe = StableDiffusionPipeline(
             vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
             scheduler=DPMSolverMultistepScheduler.from_config(make_noise_scheduler(cfg).config),

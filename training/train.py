@@ -219,18 +219,22 @@ def make_noise_scheduler(cfg: Config):
     ("trailing"). Saved with the model, so the engine's sampler follows the same schedule."""
     from diffusers import DDPMScheduler
 
-    zero_snr = cfg.zero_terminal_snr
     return DDPMScheduler(
         num_train_timesteps=1000,
         beta_start=0.00085,
         beta_end=0.012,
         beta_schedule="scaled_linear",
         clip_sample=False,
-        steps_offset=0 if zero_snr else 1,
-        rescale_betas_zero_snr=zero_snr,
-        prediction_type="v_prediction" if zero_snr else "epsilon",
-        timestep_spacing="trailing" if zero_snr else "leading",
+        **OBJECTIVES[cfg.zero_terminal_snr],
     )
+
+
+# The schedule's own settings per objective (Config.zero_terminal_snr). The ε one passes no spacing,
+# so a converted sampler keeps its own default (DPM-Solver: "linspace"), as v1 shipped.
+OBJECTIVES = {
+    False: {"prediction_type": "epsilon", "steps_offset": 1},
+    True: {"prediction_type": "v_prediction", "rescale_betas_zero_snr": True, "timestep_spacing": "trailing"},
+}
 
 
 # --- checkpoints: a folder per save, of safetensors shards, renamed into place when complete ------
