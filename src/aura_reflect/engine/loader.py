@@ -474,10 +474,10 @@ def warmup_calls(model: LoadedModel, settings: Settings, compiled: bool) -> list
     Eager: the 1:1 size of each tier (lazy initialisation); on CUDA every size the engine serves,
     since there a new size's first call pays for kernel selection and memory (on an H100, SD 1.5's
     first request at a new size took up to 1.72× the warm 1:1 request; the cost of one warm-up step
-    per size awaits the next GPU run). Compiled: every shape the engine will serve — each aspect ratio of each
-    tier, and the batch sizes a call can have (one image, the most images a call holds, no
-    classifier-free guidance) — so that compilation happens here, before the engine reports ready,
-    and never on a user's request."""
+    per size awaits the next GPU run). Compiled: every shape the engine will serve — each aspect
+    ratio of each tier, and the batch sizes a call can have (one image, the most images a call
+    holds, no classifier-free guidance) — so that compilation happens here, before the engine
+    reports ready, and never on a user's request."""
     guidance = model.default_guidance
     squares = sorted({model.render_size(AUTO_RATIO, resolve_size(model.family, AUTO_RATIO, tier)) for tier in TIERS})
     sizes = sorted({
