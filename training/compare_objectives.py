@@ -24,12 +24,12 @@ import torch
 
 
 def main() -> None:
-    from diffusers import AutoencoderKL, DPMSolverMultistepScheduler, StableDiffusionPipeline
+    from diffusers import AutoencoderKL
 
     from . import vocabulary
     from .colour_source import colour_source
     from .train import (
-        Checkpoints, Config, Run, distractor_words, make_noise_scheduler, make_text_encoder, make_unet, prepare,
+        Checkpoints, Config, Run, distractor_words, make_pipeline, make_text_encoder, make_unet, prepare,
         scaled_latents, train_unet,
     )
 
@@ -55,11 +55,7 @@ def main() -> None:
         started = time.perf_counter()
         run = Run(cfg, torch.device("cpu"), Checkpoints(None, cfg))
         loss = train_unet(unet, text_encoder, tokenizer, latents, data, cfg, run, distractors)
-        pipe = StableDiffusionPipeline(
-            vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
-            scheduler=DPMSolverMultistepScheduler.from_config(make_noise_scheduler(cfg).config),
-            safety_checker=None, feature_extractor=None, requires_safety_checker=False,
-        )
+        pipe = make_pipeline(vae, text_encoder, tokenizer, unet, cfg)
         pipe.set_progress_bar_config(disable=True)
         scores = colour_source(pipe, square["images"][:64], [c[0] for c in square["captions"][:64]])
         errors, baseline = [], []

@@ -633,22 +633,26 @@ def scaled_latents(vae, data: dict[str, dict], device) -> tuple[dict[str, torch.
     return {k: z * scale for k, z in latents.items()}, scale
 
 
-def save_model(out: Path, vae, text_encoder, tokenizer, unet, training: dict,
-               latents: dict[str, torch.Tensor], data: dict[str, dict], cfg: Config) -> dict:
-    """``save_pretrained`` a StableDiffusionPipeline (fp16) with ``aura.json``; returns the latter."""
+def make_pipeline(vae, text_encoder, tokenizer, unet, cfg: Config):
+    """The StableDiffusionPipeline users get: these modules and the sampler for ``cfg``'s objective."""
     from diffusers import DPMSolverMultistepScheduler, StableDiffusionPipeline
 
-    scheduler = DPMSolverMultistepScheduler.from_config(make_noise_scheduler(cfg).config)
-    pipe = StableDiffusionPipeline(
+    return StableDiffusionPipeline(
         vae=vae,
         text_encoder=text_encoder,
         tokenizer=tokenizer,
         unet=unet,
-        scheduler=scheduler,
+        scheduler=DPMSolverMultistepScheduler.from_config(make_noise_scheduler(cfg).config),
         safety_checker=None,
         feature_extractor=None,
         requires_safety_checker=False,
     )
+
+
+def save_model(out: Path, vae, text_encoder, tokenizer, unet, training: dict,
+               latents: dict[str, torch.Tensor], data: dict[str, dict], cfg: Config) -> dict:
+    """``save_pretrained`` the pipeline (fp16) with ``aura.json``; returns the latter."""
+    pipe = make_pipeline(vae, text_encoder, tokenizer, unet, cfg)
     pipe.to("cpu", torch.float16)  # halves the shipped size; the engine loads it back in fp32 on CPU
     shutil.rmtree(out, ignore_errors=True)
     pipe.save_pretrained(out, safe_serialization=True)
