@@ -34,6 +34,10 @@ def test_smoke_training_produces_a_model_the_engine_serves(tmp_path):
     assert (out / "model_index.json").is_file() and (out / "aura.json").is_file()
     assert summary["training"]["final_unet_loss"] > 0
     assert summary["native_sizes"]["1:1"] == [128, 128]
+    # The VAE's reconstruction of unseen scenes is measured and recorded (a VAE that loses hues caps
+    # the model); averaging over cells can only lower the error.
+    vae = summary["training"]
+    assert 0 < vae["vae_heldout_colour_error"] <= vae["vae_heldout_error"] < 1
     # Trained on a zero-terminal-SNR schedule predicting v: the sampler it ships with says so, and
     # starts from pure noise (t = 999), so the engine samples as the model was trained.
     scheduler = json.loads((out / "scheduler" / "scheduler_config.json").read_text())
