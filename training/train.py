@@ -455,12 +455,9 @@ def vae_report(vae, seed: int, count: int = 64) -> dict[str, float]:
     """How well the VAE keeps what the UNet must draw, on ``count`` square scenes it never saw: the mean
     absolute error of the reconstruction and of its colour averaged over 16 × 16 pixel cells (0..1).
     A VAE that loses a hue caps every model trained over it, so the run prints these and records them."""
-    rng = random.Random(seed + 999_331)  # a seed stream apart from the dataset's
-    side = SHORT_SIDE
-    pixels = np.stack([world.render(world.sample_scene(rng), side, side, seed=rng.randrange(2**31))
-                       for _ in range(count)])
-    device = next(vae.parameters()).device
-    x = to_tensor((pixels * 255 + 0.5).astype(np.uint8)).to(device)
+    # Rendered as the dataset is, from a seed whose scenes the dataset's seed never draws.
+    pixels = np.stack([_render_one((i, seed + 999_331, "1:1", 0))[1] for i in range(count)])
+    x = to_tensor(pixels).to(next(vae.parameters()).device)
     y = torch.cat([vae.decode(vae.encode(x[i : i + 16]).latent_dist.mean).sample.clamp(-1, 1)
                    for i in range(0, count, 16)])
     return {
