@@ -114,7 +114,7 @@ def cluster(models):
         AURA_TRUST_PROXY="true",
     )
     port = free_port()
-    init_ray(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    init_ray("127.0.0.1", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
         serve.run(engine_app(settings), name="aura-test", route_prefix="/")
@@ -143,6 +143,11 @@ def test_generate_through_the_proxy_reaches_both_replicas(cluster):
     assert openai.status_code == 200 and decode_png(openai.json()["data"][0]["b64_json"])
     studio = cluster.get("/")
     assert studio.status_code == 200 and "text/html" in studio.headers["content-type"]
+    # CORS by the engine's rule for a loopback engine, applied once (the replica's, through the proxy's).
+    local = cluster.get("/health", headers={"Origin": "http://localhost:5173"})
+    assert local.headers["access-control-allow-origin"] == "http://localhost:5173"
+    assert local.headers["vary"] == "Origin"
+    assert "access-control-allow-origin" not in cluster.get("/health", headers={"Origin": "https://elsewhere.example"}).headers
 
 
 def test_health_counts_ready_replicas(cluster):
@@ -269,6 +274,45 @@ def test_replica_lost_middleware_answers_only_requests_left_without_a_response()
 
     asyncio.run(ReplicaLost(silent)({"type": "http", "method": "POST", "path": "/generate"}, disconnect, record))
     assert sent == []
+
+
+def test_the_proxys_own_refusals_carry_the_engines_cors_rule(monkeypatch):
+    """What the proxy answers itself (here: a lost replica's 503) reaches a browser of an allowed
+    origin with its allow headers and a readable Retry-After; a replica's answer, already through the
+    engine's CORS, is not touched again; other origins get no allow header."""
+    import asyncio
+
+    from aura_reflect.scale.proxy import middlewares
+
+    monkeypatch.setenv("ALLOW_ORIGINS", "https://studio.example")
+
+    async def silent(scope, receive, send):
+        await receive()
+
+    async def replica(scope, receive, send):  # an answer from the engine, its CORS applied
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"access-control-allow-origin", b"https://studio.example"), (b"vary", b"Origin")]})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    def behind_proxy(app):
+        for middleware in reversed(middlewares()):
+            app = middleware.cls(app, *middleware.args, **middleware.kwargs)
+        return app
+
+    async def call(app, origin: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=behind_proxy(app))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            return await c.post("/generate", json=GENERATE, headers={"Origin": origin})
+
+    lost = asyncio.run(call(silent, "https://studio.example"))
+    assert lost.status_code == 503 and lost.headers["retry-after"] == "2"
+    assert lost.headers["access-control-allow-origin"] == "https://studio.example"
+    assert lost.headers["access-control-expose-headers"] == "Retry-After"
+    other = asyncio.run(call(silent, "https://elsewhere.example"))
+    assert other.status_code == 503 and "access-control-allow-origin" not in other.headers
+    answered = asyncio.run(call(replica, "https://studio.example"))
+    assert answered.headers.get_list("vary") == ["Origin"]
+    assert answered.headers.get_list("access-control-allow-origin") == ["https://studio.example"]
 
 
 def test_committed_serve_configs_agree_and_validate():

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from . import __version__
@@ -20,25 +19,13 @@ from .api.openai.router import router as openai_router
 from .api.router import router
 from .api.serving import ServingEngine
 from .core.config import Settings, get_settings
+from .core.cors import cors_middleware
 from .engine.loader import LoadedModel, load_model
 from .engine.worker import EngineWorker
 
 log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
-# Pages served from this machine, on any port: what the original Aura Reflect backend allowed.
-LOCAL_ORIGIN_REGEX = r"https?://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?"
-
-
-def cors_origins(settings: Settings) -> dict | None:
-    """Who may call the engine from a browser: the ALLOW_ORIGINS list when set; else, when the
-    engine listens on loopback only, pages on localhost / 127.0.0.1 at any port, never with
-    credentials; else (a public interface) nobody."""
-    if settings.allow_origins:
-        return {"allow_origins": settings.allow_origins, "allow_credentials": settings.cors_credentials}
-    if settings.loopback_only:
-        return {"allow_origin_regex": LOCAL_ORIGIN_REGEX, "allow_credentials": False}
-    return None
 
 
 def create_app(
@@ -89,14 +76,7 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=int(settings.max_body_mb * 2**20))
     app.add_middleware(RequestMetrics, metrics=metrics)  # outside the body limit: 413s are counted
     # CORS outermost, so that refusals (413, 503 ...) reach a browser with their allow headers.
-    origins = cors_origins(settings)
-    if origins is not None:
-        app.add_middleware(
-            CORSMiddleware,
-            **origins,
-            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
-            allow_headers=["Content-Type", "Authorization"],
-            expose_headers=["Retry-After"],
-            max_age=600,
-        )
+    cors = cors_middleware(settings)
+    if cors is not None:
+        app.add_middleware(cors.cls, *cors.args, **cors.kwargs)
     return app

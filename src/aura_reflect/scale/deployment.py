@@ -172,20 +172,27 @@ def drain(app_name: str, grace_s: float) -> bool:
     return True
 
 
-def init_ray(**options) -> None:
+def init_ray(host: str | None = None, **options) -> None:
     """``ray.init`` for a cluster started by this process, its HTTP proxies answering a request whose
-    replica died with 503 + Retry-After (proxy.py). Ray's processes copy this process's environment
-    when they start, so the variable is set for the call only. Connecting to a running cluster
-    (``RAY_ADDRESS``) changes nothing there: set it in that cluster's environment instead."""
+    replica died with 503 + Retry-After, and applying the engine's CORS rule for ``host``, the
+    address they bind (proxy.py). Ray's processes copy this process's environment when they start,
+    so the variables are set for the call only. Connecting to a running cluster (``RAY_ADDRESS``)
+    changes nothing there: set them in that cluster's environment instead."""
     from .proxy import CALLBACK, CALLBACK_VARIABLE
 
-    previous = os.environ.get(CALLBACK_VARIABLE)
-    os.environ[CALLBACK_VARIABLE] = previous or CALLBACK  # an operator's own callback wins
+    variables = {CALLBACK_VARIABLE: os.environ.get(CALLBACK_VARIABLE) or CALLBACK}  # an operator's own callback wins
+    if host is not None:
+        variables["HOST"] = host
+    previous = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
     try:
         ray.init(**options)
     finally:
-        if previous is None:
-            del os.environ[CALLBACK_VARIABLE]
+        for name, value in previous.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
 
 
 def run_local(settings: Settings, host: str, port: int) -> None:
@@ -196,7 +203,7 @@ def run_local(settings: Settings, host: str, port: int) -> None:
     def interrupt(signum, frame):
         raise KeyboardInterrupt  # what Serve's blocking run waits for; replaces ray.init's handler
 
-    init_ray()
+    init_ray(host)
     signal.signal(signal.SIGTERM, interrupt)
     serve.start(http_options={"host": host, "port": port})
     try:

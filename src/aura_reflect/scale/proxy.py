@@ -10,7 +10,8 @@ It runs in the proxy, the only place that sees the failure: Serve imports ``midd
 proxy process when ``RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH`` names it in that process's
 environment. ``aura serve --replicas`` sets it (``deployment.init_ray``); on an existing cluster it
 must be in the environment of ``ray start`` on each node running a proxy (deploy/ray/Dockerfile sets
-it). Kept free of the engine's heavy imports: the proxy loads no model.
+it). The proxy also applies the engine's CORS rule (core/cors.py) to what it answers itself. Kept
+free of the engine's heavy imports: the proxy loads no model.
 """
 
 from __future__ import annotations
@@ -91,5 +92,10 @@ class ReplicaLost:
 
 def middlewares() -> list[Middleware]:
     """The proxy callback (``RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH``): Starlette middlewares for
-    every Serve HTTP proxy."""
-    return [Middleware(ReplicaLost)]
+    every Serve HTTP proxy. CORS outermost, by the engine's own rule read from this process's
+    environment (``init_ray`` passes the bind address), so that every refusal reaches a browser."""
+    from ..core.config import Settings
+    from ..core.cors import ProxyCORS, cors_middleware
+
+    cors = cors_middleware(Settings(), ProxyCORS)
+    return [cors, Middleware(ReplicaLost)] if cors is not None else [Middleware(ReplicaLost)]
