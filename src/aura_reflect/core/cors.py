@@ -5,10 +5,10 @@ Kept free of the engine's heavy imports: the proxy (scale/proxy.py) loads no mod
 
 from __future__ import annotations
 
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Message, Send
-from starlette.datastructures import Headers
 
 from .config import Settings
 

@@ -98,4 +98,4 @@ def middlewares() -> list[Middleware]:
     from ..core.cors import ProxyCORS, cors_middleware
 
     cors = cors_middleware(Settings(), ProxyCORS)
-    return [cors, Middleware(ReplicaLost)] if cors is not None else [Middleware(ReplicaLost)]
+    return ([cors] if cors is not None else []) + [Middleware(ReplicaLost)]
