@@ -1,7 +1,7 @@
 """Train aura-tiny, the embedded default model, from nothing but the procedural world.
 
-    python -m training.train --device cuda         # the shipped weights (about 8 min on one H100)
-    python -m training.train                       # the same on the CPU (about 4 h on 2 idle cores; resumable)
+    python -m training.train                       # the shipped weights (CPU, 2 cores: 9,359 s of training; resumable)
+    python -m training.train --device cuda         # the same config and seed on a GPU (estimated 6-8 min on one H100)
     python -m training.train --smoke --out /tmp/x  # a handful of steps, for tests
     python -m training.train --snapshot /tmp/snap  # the model at the last checkpoint, to evaluate a run in progress
 
