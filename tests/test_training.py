@@ -15,6 +15,7 @@ import pytest
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
+from transformers import CLIPTokenizer
 
 from training import vocabulary as V
 from training import world
@@ -97,6 +98,14 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path):
     shard = load_file(next((tmp_path / "ckpt").glob("1-unet-*")) / "shard-00.safetensors")
     saved = load_file(tmp_path / "snap" / "unet" / "diffusion_pytorch_model.safetensors")
     assert all((saved[k] == shard[f"ema_unet.{k}"].half()).all() for k in saved)
+    # Without rendering the dataset again, it is the run's model in every other part: the tokenizer and
+    # latent scale come from the checkpoint, the previews' colour map from the same square scenes.
+    whole_card, snap_card = (json.loads((d / "aura.json").read_text()) for d in (tmp_path / "whole", tmp_path / "snap"))
+    tokenizers = [CLIPTokenizer.from_pretrained(d / "tokenizer") for d in (tmp_path / "whole", tmp_path / "snap")]
+    assert tokenizers[0].get_vocab() == tokenizers[1].get_vocab()
+    assert tokenizers[0]("atardecer cálido").input_ids == tokenizers[1]("atardecer cálido").input_ids
+    assert snap_card["training"]["latent_scaling_factor"] == whole_card["training"]["latent_scaling_factor"]
+    assert snap_card["latent_rgb"] == whole_card["latent_rgb"]
 
     # A copy of the checkpoint, as if it had been taken on a GPU: it resumes here all the same.
     shutil.copytree(tmp_path / "ckpt", tmp_path / "ckpt-gpu")

@@ -56,7 +56,8 @@ class Config:
     vae_batch: int = 16
     vae_crop: int = 64  # the VAE is convolutional: it learns 128 px pictures from 64 px crops of them
     vae_lr: float = 2e-3
-    unet_steps: int = 7_000
+    # 7,000 left v2 underfit: it drew its own training captions as blobs (docs/models.md).
+    unet_steps: int = 14_000
     unet_batch: int = 64
     unet_lr: float = 4e-4
     warmup: int = 300
@@ -111,12 +112,20 @@ def build_dataset(cfg: Config, workers: int) -> dict[str, dict]:
     """Render ``cfg.scenes`` scenes; returns {shape: {"images": uint8 NHWC, "captions": [[str]]}}.
 
     Each scene is seeded by its index, so the data is the same whatever the number of workers."""
+    return render_jobs(scene_jobs(cfg), workers)
+
+
+def scene_jobs(cfg: Config) -> list[tuple[int, int, str, int]]:
+    """Each scene's (index, seed, shape, captions): which shape every scene is rendered at."""
     rng = random.Random(cfg.seed)
     others = [key for key in TRAIN_SIZES if key != "1:1"]
-    jobs = [
+    return [
         (i, cfg.seed, "1:1" if rng.random() < SQUARE_SHARE else rng.choice(others), cfg.captions_per_scene)
         for i in range(cfg.scenes)
     ]
+
+
+def render_jobs(jobs: list[tuple[int, int, str, int]], workers: int) -> dict[str, dict]:
     with Pool(workers) as pool:
         rendered = pool.map(_render_one, jobs, chunksize=64)
     buckets: dict[str, dict] = {}
@@ -603,7 +612,10 @@ class Run:
         self.elapsed_before, self.started = 0.0, time.perf_counter()
         self.resumes = 0
         self.saved = self.checkpoints.load()
-        self.carry: dict[str, torch.Tensor] = {}  # saved with every later checkpoint (the finished VAE)
+        # Saved with every later checkpoint: the finished VAE and latent scale (tensors), the tokenizer's
+        # files (state), so a snapshot of a run in progress needs no re-render of the dataset.
+        self.carry: dict[str, torch.Tensor] = {}
+        self.carry_state: dict = {}
         if self.saved:
             tensors, state = self.saved
             self.rows = [tuple(row) for row in state["rows"]]
@@ -631,7 +643,7 @@ class Run:
         return None
 
     def save(self, stage: str, step: int, tensors: dict[str, torch.Tensor], state: dict) -> None:
-        state = {**state, "stage": stage, "step": step, "rows": self.rows, "elapsed": self.elapsed(),
+        state = {**state, **self.carry_state, "stage": stage, "step": step, "rows": self.rows, "elapsed": self.elapsed(),
                  "resumes": self.resumes, "device": self.device.type}
         self.checkpoints.save({**tensors, **self.carry}, state)
 
@@ -671,6 +683,9 @@ def make_pipeline(vae, text_encoder, tokenizer, unet, cfg: Config):
     )
 
 
+PREVIEW_FIT_SCENES = 512  # the first square scenes: the live previews' latent → RGB map is fitted on them
+
+
 def save_model(out: Path, vae, text_encoder, tokenizer, unet, training: dict,
                latents: dict[str, torch.Tensor], data: dict[str, dict], cfg: Config) -> dict:
     """``save_pretrained`` the pipeline (fp16) with ``aura.json``; returns the latter."""
@@ -687,7 +702,8 @@ def save_model(out: Path, vae, text_encoder, tokenizer, unet, training: dict,
         "training": training,
     }
     # The live previews' latent → RGB map for this VAE (training/latent_rgb.py).
-    preview_map, preview_error = fit_latent_rgb(latents["1:1"][:512].cpu(), to_tensor(data["1:1"]["images"][:512]))
+    fit = PREVIEW_FIT_SCENES
+    preview_map, preview_error = fit_latent_rgb(latents["1:1"][:fit].cpu(), to_tensor(data["1:1"]["images"][:fit]))
     summary["latent_rgb"] = {**preview_map.as_card(), "mean_abs_error_8bit": round(preview_error, 2)}
     (out / "aura.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
@@ -722,7 +738,9 @@ def train(cfg: Config, out: Path, log_path: Path | None = None, device: str = "c
           flush=True)
     latents, scale = scaled_latents(vae, data, dev)
     # Later checkpoints carry the finished VAE, so a resume skips its stage.
-    run.carry = {**module_tensors("vae", vae), "vae_loss": torch.tensor(vae_loss)}
+    run.carry = {**module_tensors("vae", vae), "vae_loss": torch.tensor(vae_loss),
+                 "latent_scale": torch.tensor(scale, dtype=torch.float64)}
+    run.carry_state = {"tokenizer": {p.name: p.read_text(encoding="utf-8") for p in sorted((work / "tokenizer").iterdir())}}
 
     text_encoder = make_text_encoder(vocab_size, cfg).to(dev)
     unet = make_unet().to(dev)
@@ -755,7 +773,12 @@ def train(cfg: Config, out: Path, log_path: Path | None = None, device: str = "c
 
 def snapshot(cfg: Config, checkpoint_dir: Path, out: Path, workers: int | None = None) -> dict:
     """The model as it stands at a run's last checkpoint (its EMA weights), saved as the finished
-    model is: to evaluate a run in progress. The run itself is left as it was."""
+    model is: to evaluate a run in progress. The run itself is left as it was.
+
+    The checkpoint carries the tokenizer and the latent scale, so only the square scenes the live
+    previews' colour map is fitted on are rendered again (seconds, not the whole dataset)."""
+    from transformers import CLIPTokenizer
+
     torch.set_num_threads(cfg.threads)
     checkpoints = Checkpoints(checkpoint_dir, cfg)
     saved = checkpoints.load()
@@ -764,11 +787,19 @@ def snapshot(cfg: Config, checkpoint_dir: Path, out: Path, workers: int | None =
     tensors, state = saved
     work = out.with_name(out.name + ".tmp")
     shutil.rmtree(work, ignore_errors=True)
-    data, tokenizer, vocab_size = prepare(cfg, work, workers)
+    (work / "tokenizer").mkdir(parents=True)
+    for name, text in state["tokenizer"].items():
+        (work / "tokenizer" / name).write_text(text, encoding="utf-8")
+    tokenizer = CLIPTokenizer.from_pretrained(work / "tokenizer")
+    vocab_size = len(json.loads(state["tokenizer"]["vocab.json"]))
     vae = make_vae()
     vae.load_state_dict(take("vae", tensors))
     vae.eval()
-    latents, scale = scaled_latents(vae, data, torch.device("cpu"))
+    scale = float(tensors["latent_scale"])
+    vae.register_to_config(scaling_factor=scale)
+    squares = [job for job in scene_jobs(cfg) if job[2] == "1:1"][:PREVIEW_FIT_SCENES]
+    data = render_jobs(squares, workers or cfg.threads)
+    latents = {key: z * scale for key, z in encode_latents(vae, data, torch.device("cpu")).items()}
     text_encoder, unet = make_text_encoder(vocab_size, cfg), make_unet()
     text_encoder.load_state_dict(take("ema_text", tensors))
     unet.load_state_dict(take("ema_unet", tensors))
