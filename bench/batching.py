@@ -12,32 +12,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
-from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 from engine_process import running_engine
-from load import percentile
+from load import send_concurrently
 
 
 def measure(url: str, bodies: list[dict], clients: int) -> tuple[float, float, float]:
     """images/s, p50 and p95 latency (s) of sending ``bodies`` from ``clients`` threads."""
-    latencies: list[float] = []
-
-    def send(body: dict) -> int:
-        with httpx.Client(base_url=url, timeout=300) as client:
-            started = time.perf_counter()
-            response = client.post("/generate", json=body)
-            latencies.append(time.perf_counter() - started)
-            response.raise_for_status()
-            return len(response.json()["images"])
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        images = sum(pool.map(send, bodies))
-    wall = time.perf_counter() - started
-    return images / wall, statistics.median(latencies), percentile(latencies, 0.95)
+    sent = send_concurrently(url, bodies, clients, timeout=300)
+    return sent.rate, sent.p50, sent.p(0.95)
 
 
 def main() -> None:

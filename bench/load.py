@@ -21,6 +21,8 @@ import asyncio
 import os
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -37,6 +39,43 @@ def rss_mib(pid: int) -> float:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else float("nan")
+
+
+@dataclass
+class Sent:
+    """What ``send_concurrently`` measured: images per second of wall time, each request's latency (s)
+    and the replicas that answered (the ``x-aura-replica`` header; "-" where none)."""
+
+    rate: float
+    latencies: list[float]
+    replicas: set[str]
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies)
+
+    def p(self, q: float) -> float:
+        return percentile(self.latencies, q)
+
+
+def send_concurrently(url: str, bodies: list[dict], clients: int, timeout: float = 600) -> Sent:
+    """POST every body to ``/generate`` from ``clients`` threads, a connection each."""
+    latencies: list[float] = []
+    replicas: set[str] = set()
+
+    def send(body: dict) -> int:
+        with httpx.Client(base_url=url, timeout=timeout) as client:
+            started = time.perf_counter()
+            response = client.post("/generate", json=body)
+            latencies.append(time.perf_counter() - started)
+            response.raise_for_status()
+            replicas.add(response.headers.get("x-aura-replica", "-"))
+            return len(response.json()["images"])
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        images = sum(pool.map(send, bodies))
+    return Sent(images / (time.perf_counter() - started), latencies, replicas)
 
 
 async def run(url: str, pid: int, args) -> int:

@@ -26,12 +26,11 @@ import argparse
 import os
 import statistics
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import ray
 from engine_process import free_port, running_engine
-from load import percentile
+from load import percentile, send_concurrently
 from ray import serve
 
 from aura_reflect.core.config import load_settings
@@ -43,25 +42,10 @@ RATE = {"AURA_RATE_LIMIT": "1000000", "AURA_RATE_BURST": "1000000"}
 
 
 def measure(url: str, bodies: list[dict], clients: int) -> dict:
-    """images/s, p50 and p99 latency (s) of sending ``bodies`` from ``clients`` threads."""
-    latencies: list[float] = []
-    replicas: set[str] = set()
-
-    def send(body: dict) -> int:
-        with httpx.Client(base_url=url, timeout=600) as client:
-            started = time.perf_counter()
-            response = client.post("/generate", json=body)
-            latencies.append(time.perf_counter() - started)
-            response.raise_for_status()
-            replicas.add(response.headers.get("x-aura-replica", "-"))
-            return len(response.json()["images"])
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        images = sum(pool.map(send, bodies))
-    wall = time.perf_counter() - started
-    return {"rate": images / wall, "p50": statistics.median(latencies), "p99": percentile(latencies, 0.99),
-            "replicas": len(replicas)}
+    """images/s, p50 and p99 latency (s) of sending ``bodies`` from ``clients`` threads, and how many
+    replicas answered."""
+    sent = send_concurrently(url, bodies, clients)
+    return {"rate": sent.rate, "p50": sent.p50, "p99": sent.p(0.99), "replicas": len(sent.replicas)}
 
 
 def light(url: str, count: int = 200) -> float:
