@@ -59,3 +59,13 @@ def test_the_gpu_end_to_end_table_runs_on_cpu_with_tiny_models():
                  "first request after ready at every ratio × tier", "batching on:", "restart on the warm cache",
                  "batching off:", "batching on / off with 8 clients"):
         assert line in out, line
+
+
+def test_the_training_step_benchmark_times_every_format():
+    """bench/train_step.py times aura-tiny's training steps per numeric format (for the next run's choice)."""
+    result = subprocess.run([sys.executable, "bench/train_step.py", "--repeats", "1"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines() if "s/step" in line]
+    assert len(rows) == 8  # two models × four formats
+    assert all(float(row.split("s/step")[0].split()[-1]) > 0 for row in rows)
