@@ -3,8 +3,9 @@
     python bench/train_step.py                 # 2 threads, as the training runs
     python bench/train_step.py --repeats 10
 
-A step as training.train takes it (same modules, batch and loss; random data): the VAE at batch 16
-of 64 px crops, the UNet with the text encoder at batch 64 of 16 × 16 latents and 48 tokens. Each
+A step as training.train takes it (same modules and batch; random data): the VAE at batch 16 of
+64 px crops with the run's own loss (``vae_losses``), the UNet with the text encoder at batch 64 of
+16 × 16 latents and 48 tokens, its output against a random target (v's loss costs the same). Each
 in fp32 (what the run uses), channels-last memory, bf16 autocast, and both; prints the median
 seconds a step and its ratio to fp32. Not a training change by itself: a run's numerics must stay
 those of its config from start to end, so a faster format is for the next run from scratch.
@@ -19,10 +20,9 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from training.train import Config, make_text_encoder, make_unet, make_vae  # noqa: E402
+from training.train import Config, make_text_encoder, make_unet, make_vae, vae_losses  # noqa: E402
 
 FORMATS = {"fp32": (False, False), "channels-last": (True, False), "bf16 autocast": (False, True),
            "channels-last + bf16": (True, True)}
@@ -38,11 +38,9 @@ def vae_step(channels_last: bool, bf16: bool):
         x = torch.rand(16, 3, 64, 64) * 2 - 1
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
+        eps = torch.randn(len(x), 4, 8, 8)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            posterior = vae.encode(x).latent_dist
-            z = posterior.mean + posterior.std * torch.randn_like(posterior.mean)
-            recon = vae.decode(z).sample.float()
-        loss = F.mse_loss(recon, x) + 0.5 * F.l1_loss(recon, x) + 1e-4 * posterior.kl().mean()
+            _, loss = vae_losses(vae, x, eps)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

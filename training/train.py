@@ -409,6 +409,17 @@ def make_optimizer(params, lr: float, weight_decay: float, device: torch.device)
     return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=device.type == "cuda")
 
 
+def vae_losses(vae, x: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The VAE's objective on a batch of pictures, with ``eps`` the posterior's sampling noise:
+    (reconstruction loss, MSE + 0.5·L1; the loss trained on, plus 1e-4·KL per value)."""
+    posterior = vae.encode(x).latent_dist
+    z = posterior.mean + posterior.std * eps
+    recon = vae.decode(z).sample
+    rec_loss = F.mse_loss(recon, x) + 0.5 * F.l1_loss(recon, x)
+    kl = posterior.kl().mean() / (x.shape[1] * x.shape[2] * x.shape[3])
+    return rec_loss, rec_loss + 1e-4 * kl
+
+
 def train_vae(vae, data: dict[str, dict], cfg: Config, run: "Run") -> float:
     device = run.device
     gen = torch.Generator().manual_seed(cfg.seed + 1)  # which crops (read on the host)
@@ -442,12 +453,7 @@ def train_vae(vae, data: dict[str, dict], cfg: Config, run: "Run") -> float:
             x = x.flip(-1)
         x = to_device(x, device)
         eps = torch.randn((len(x), 4, side // 8, side // 8), generator=noise_gen, device=device)
-        posterior = vae.encode(x).latent_dist
-        z = posterior.mean + posterior.std * eps
-        recon = vae.decode(z).sample
-        rec_loss = F.mse_loss(recon, x) + 0.5 * F.l1_loss(recon, x)
-        kl = posterior.kl().mean() / (x.shape[1] * x.shape[2] * x.shape[3])
-        loss = rec_loss + 1e-4 * kl
+        rec_loss, loss = vae_losses(vae, x, eps)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
@@ -664,10 +670,12 @@ def prepare(cfg: Config, work: Path, workers: int | None):
     return data, CLIPTokenizer.from_pretrained(work / "tokenizer"), vocab_size
 
 
-def scaled_latents(vae, data: dict[str, dict], device) -> tuple[dict[str, torch.Tensor], float]:
-    """The dataset's latents at unit standard deviation, and the scale that does it (in the VAE's config)."""
+def scaled_latents(vae, data: dict[str, dict], device, scale: float | None = None) -> tuple[dict[str, torch.Tensor], float]:
+    """The dataset's latents at unit standard deviation, and the scale that does it (in the VAE's config);
+    or at a ``scale`` measured before (a snapshot's, on a few scenes of the run's dataset)."""
     latents = encode_latents(vae, data, device)
-    scale = 1.0 / float(torch.cat([z.flatten() for z in latents.values()]).std())
+    if scale is None:
+        scale = 1.0 / float(torch.cat([z.flatten() for z in latents.values()]).std())
     vae.register_to_config(scaling_factor=scale)
     return {k: z * scale for k, z in latents.items()}, scale
 
@@ -800,11 +808,9 @@ def snapshot(cfg: Config, checkpoint_dir: Path, out: Path, workers: int | None =
     vae = make_vae()
     vae.load_state_dict(take("vae", tensors))
     vae.eval()
-    scale = float(tensors["latent_scale"])
-    vae.register_to_config(scaling_factor=scale)
     squares = [job for job in scene_jobs(cfg) if job[2] == "1:1"][:PREVIEW_FIT_SCENES]
     data = render_jobs(squares, workers or cfg.threads)
-    latents = {key: z * scale for key, z in encode_latents(vae, data, torch.device("cpu")).items()}
+    latents, scale = scaled_latents(vae, data, torch.device("cpu"), float(tensors["latent_scale"]))
     text_encoder, unet = make_text_encoder(vocab_size, cfg), make_unet()
     text_encoder.load_state_dict(take("ema_text", tensors))
     unet.load_state_dict(take("ema_unet", tensors))
