@@ -132,13 +132,13 @@ def test_refine_keeps_the_composition_of_the_input(embedded_server):
 
 
 def mood_check(data: str, **expected) -> dict[str, int]:
-    """eval_moods' checks (hue families, light, saturation, temperature) on one served image."""
-    from training.eval_moods import MoodPrompt, checks
+    """The mood checks (training/looks.py: hue families, light, saturation, temperature) on one served image."""
+    from training.looks import Looks, checks
 
     image = np.asarray(decode_png(data).resize((128, 128)), dtype=np.float32) / 255
-    prompt = MoodPrompt(expected.pop("text", ""), "en", tuple(expected.pop("hues", ())), expected.get("light"),
-                        expected.get("saturation"), expected.get("temperature"))
-    return checks(prompt, image, None)
+    looks = Looks(tuple(expected.get("hues", ())), expected.get("light"), expected.get("saturation"),
+                  expected.get("temperature"))
+    return checks(looks, image, None)
 
 
 @pytest.mark.parametrize("prompt, expected", [

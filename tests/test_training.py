@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import random
 import shutil
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
@@ -195,7 +197,7 @@ def test_world_renders_every_layout_deterministically():
 
 
 def test_grade_words_move_the_picture_the_way_they_say():
-    from training.eval_moods import statistics
+    from training.looks import statistics
 
     base = world.Scene("field", world.Paint("green"), named=("green",))
     stats = {g: statistics(world.render(world.replace(base, grades=(g,)), 128, 128, seed=1)) for g in ("dark", "light", "muted", "vivid", "warm", "cool")}
@@ -203,6 +205,45 @@ def test_grade_words_move_the_picture_the_way_they_say():
     assert stats["dark"]["luma"] < plain["luma"] < stats["light"]["luma"]
     assert stats["muted"]["saturation"] < plain["saturation"] < stats["vivid"]["saturation"]
     assert stats["cool"]["warmth"] < plain["warmth"] < stats["warm"]["warmth"]
+
+
+def test_grades_keep_a_named_colour_and_the_shapes_of_a_light_picture():
+    from training.looks import Looks, checks
+
+    # "dreamy" (pastel, soft, glowing) once lifted lavender to white; the colour now stays lavender.
+    dreamy = world.Scene("field", world.Paint("lavender"), named=("lavender",), style="dreamy")
+    assert checks(Looks(hues=("lavender",)), world.render(dreamy, 128, 128, seed=1), None) == {"hue": 1}
+    # Light grades stop each pixel at white instead of clipping: a minimalist white and beige room
+    # keeps its beige floor apart from its white wall.
+    room = world.Scene("room", world.Paint("white"), world.Paint("beige"), named=("white", "beige"), style="minimalist")
+    image = world.render(room, 128, 128, seed=1)
+    assert np.abs(image[-8:].mean((0, 1)) - image[20:40].mean((0, 1))).max() > 0.04
+    # Grades that drain colour (monochrome) still do.
+    grey = world.render(world.replace(dreamy, style=None, grades=("monochrome",)), 128, 128, seed=1)
+    assert checks(Looks(saturation="muted"), grey, None) == {"saturation": 1}
+
+
+def test_training_pictures_show_what_their_words_promise():
+    from training.looks import promised, shows
+    from training.train import sample_shown
+
+    rng, draws = random.Random(3), []
+    for _ in range(60):
+        scene, pixels, n = sample_shown(rng, 128, 128)
+        assert shows(scene, pixels), (scene, promised(scene))
+        draws.append(n)
+    assert 60 < sum(draws) < 60 * 1.6, draws  # some scenes are drawn again, most are not
+    # A named colour the picture hides is refused: an amber river is a thin line on a green field.
+    river = world.Scene("river", world.Paint("amber"), named=("amber",), place="river")
+    assert not shows(river, world.render(river, 128, 128, seed=0))
+
+
+def test_place_words_are_drawn_about_equally_often():
+    rng = random.Random(0)
+    counts = collections.Counter(world.sample_mood(rng).place for _ in range(6000))
+    per_word = {p: counts[p] / len(V.PLACES[p].en) for p in V.PLACES}
+    assert max(per_word.values()) < 1.6 * min(per_word.values()), per_word
+    assert counts["room"] > 3 * counts["island"]  # ten ways to say it against two
 
 
 def test_the_world_draws_what_the_mood_evaluation_checks():

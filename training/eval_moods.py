@@ -5,13 +5,9 @@
 104 held-out prompts, written by hand (none of them, nor their phrasing, comes from the caption
 grammar; a test checks none is a training caption): 52 in English, 26 in Spanish and 26 English ones
 with two unknown filler words inserted (words from a part of the word list training never uses).
-Each prompt lists what a person would check by eye, and each check is made on the image:
-
-* hue: each named colour's hue family covers at least 10% of the pixels;
-* dark / light: the mean luma is under 0.30 / over 0.55;
-* muted / vivid: the mean saturation of the lit pixels is under 0.30 / over 0.45;
-* warm / cool: mean red minus mean blue is over +0.05 / under -0.05;
-* scene: the judge (a small CNN trained only on the world's own renders) names the place's family.
+Each prompt lists what a person would check by eye (hue families, dark or light, muted or vivid,
+warm or cool, scene), and each check is made on the image as ``looks.py`` defines it; the scene by
+the judge, a small CNN trained only on the world's own renders, naming the place's family.
 
 4 seeds each, at the model's defaults. Targets: every attribute ≥ 85%, colour (hue) ≥ 90%, Spanish
 within 5 points of English, the filler prompts within 5% of the same prompts without fillers.
@@ -19,7 +15,6 @@ within 5 points of English, the filler prompts within 5% of the same prompts wit
 
 from __future__ import annotations
 
-import colorsys
 import json
 import random
 import time
@@ -32,11 +27,10 @@ import torch
 from . import vocabulary as V
 from . import world
 from .eval import MODEL, SEEDS, Judge, _judge_input, contact_sheet, generate, load_pipeline, parse_args, train_judge
+from .looks import checks, promised
 
 ROOT = Path(__file__).resolve().parents[1]
 JUDGE = ROOT / "training" / "runs" / "judge-families.safetensors"
-COLOR_SHARE = 0.10
-THRESHOLDS = {"dark": 0.30, "light": 0.55, "muted": 0.30, "vivid": 0.45, "warm": 0.05, "cool": -0.05}
 TARGETS = {"attribute": 0.85, "hue": 0.90, "spanish_gap": 0.05, "filler_cost": 0.05}
 ATTRIBUTES = ("hue", "light", "saturation", "temperature", "scene")
 
@@ -161,56 +155,6 @@ def mood_prompts() -> list[MoodPrompt]:
     return ENGLISH + SPANISH + filler_prompts()
 
 
-# --- image statistics ------------------------------------------------------------------------
-def hue_classes(image: np.ndarray) -> np.ndarray:
-    """Each (sub-sampled) pixel's family: red … pink by hue, brown, beige, black, grey, white."""
-    flat = image.reshape(-1, 3)
-    hsv = np.array([colorsys.rgb_to_hsv(*px) for px in flat[:: max(1, len(flat) // 4096)]])
-    h, s, v = hsv[:, 0] * 360, hsv[:, 1], hsv[:, 2]
-    labels = np.full(len(hsv), "grey", dtype=object)
-    bins = (("red", 0, 15), ("orange", 15, 40), ("yellow", 40, 70), ("green", 70, 160), ("cyan", 160, 200),
-            ("blue", 200, 255), ("purple", 255, 290), ("pink", 290, 345), ("red", 345, 361))
-    chromatic = s >= 0.15
-    for name, lo, hi in bins:
-        labels[chromatic & (h >= lo) & (h < hi)] = name
-    warm = chromatic & (h >= 10) & (h < 50)
-    labels[warm & (v < 0.5)] = "brown"
-    labels[warm & (s < 0.45) & (v >= 0.7)] = "beige"
-    labels[(s < 0.15) & (v > 0.82)] = "white"
-    labels[v < 0.18] = "black"
-    return labels
-
-
-def statistics(image: np.ndarray) -> dict[str, float]:
-    luma = float((image @ np.array([0.3, 0.59, 0.11], np.float32)).mean())
-    mx, mn = image.max(-1), image.min(-1)
-    lit = mx > 0.15
-    sat = float(((mx - mn) / np.maximum(mx, 1e-6))[lit].mean()) if lit.any() else 0.0
-    warmth = float(image[..., 0].mean() - image[..., 2].mean())
-    return {"luma": luma, "saturation": sat, "warmth": warmth}
-
-
-def checks(prompt: MoodPrompt, image: np.ndarray, family: str | None) -> dict[str, int]:
-    """Pass (1) or fail (0) for each attribute the prompt lists."""
-    out: dict[str, int] = {}
-    if prompt.hues:
-        labels = hue_classes(image)
-        out["hue"] = int(all(np.isin(labels, V.COLOURS[c].families).mean() >= COLOR_SHARE for c in prompt.hues))
-    stats = statistics(image)
-    if prompt.light:
-        out["light"] = int(stats["luma"] < THRESHOLDS["dark"] if prompt.light == "dark" else stats["luma"] > THRESHOLDS["light"])
-    if prompt.saturation:
-        out["saturation"] = int(stats["saturation"] < THRESHOLDS["muted"] if prompt.saturation == "muted"
-                                else stats["saturation"] > THRESHOLDS["vivid"])
-    if prompt.temperature:
-        out["temperature"] = int(stats["warmth"] > THRESHOLDS["warm"] if prompt.temperature == "warm"
-                                 else stats["warmth"] < THRESHOLDS["cool"])
-    if prompt.scene:
-        out["scene"] = int(family == prompt.scene)
-    return out
-
-
-# --- the judge of scene families ------------------------------------------------------------------
 def load_family_judge(retrain: bool = False) -> Judge:
     from safetensors.torch import load_file, save_file
 
@@ -226,18 +170,6 @@ def load_family_judge(retrain: bool = False) -> Judge:
 
 
 # --- the world's own renders: the ceiling the checks allow --------------------------------------------
-def expected_of_scene(scene: world.Scene) -> MoodPrompt:
-    """What a scene's words promise, by the vocabulary's own definitions."""
-    total = {k: sum(getattr(V.GRADES[g], k) for g in scene.all_grades()) for k in ("value", "saturation", "temperature")}
-    night = bool(scene.time and V.TIMES[scene.time].night)
-    light = "dark" if total["value"] <= -0.6 or (night and total["value"] <= 0) else "light" if total["value"] >= 0.6 and not night else None
-    sat = "muted" if total["saturation"] <= -0.6 else "vivid" if total["saturation"] >= 0.6 else None
-    temp = "warm" if total["temperature"] >= 0.8 else "cool" if total["temperature"] <= -0.8 else None
-    # A named colour is promised unless the words also drain the colour out (monochrome, washed-out).
-    hues = scene.named if total["saturation"] > -0.5 else ()
-    return MoodPrompt("", "world", hues, light, sat, temp, scene.family if scene.place else None)
-
-
 def world_ceiling(judge: Judge, count: int = 600, seed: int = 77) -> dict[str, float]:
     rng = random.Random(seed)
     per: dict[str, list[int]] = {}
@@ -246,7 +178,7 @@ def world_ceiling(judge: Judge, count: int = 600, seed: int = 77) -> dict[str, f
         image = world.render(scene, 128, 128, rng.randrange(2**31))
         with torch.no_grad():
             family = world.FAMILIES[int(judge(_judge_input([image])).argmax(1))]
-        for key, hit in checks(expected_of_scene(scene), image, family).items():
+        for key, hit in checks(promised(scene), image, family).items():
             per.setdefault(key, []).append(hit)
     return {k: float(np.mean(v)) for k, v in per.items()}
 

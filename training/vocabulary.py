@@ -42,7 +42,7 @@ COLOURS: dict[str, Colour] = {
     "cream": _c((0.97, 0.92, 0.78), "beige white", "cream", "crema"),
     "ivory": _c((0.97, 0.95, 0.86), "white beige", "ivory", "marfil"),
     "gold": _c((0.88, 0.68, 0.12), "yellow orange brown", "gold,golden", "dorado,dorada,oro"),
-    "silver": _c((0.74, 0.76, 0.80), "grey white", "silver", "plateado,plateada,plata"),
+    "silver": _c((0.75, 0.76, 0.78), "grey white", "silver", "plateado,plateada,plata"),
     "teal": _c((0.02, 0.52, 0.52), "cyan", "teal", "verde azulado,cerceta"),
     "turquoise": _c((0.16, 0.82, 0.76), "cyan", "turquoise", "turquesa"),
     "cyan": _c((0.05, 0.82, 0.92), "cyan", "cyan", "cian"),

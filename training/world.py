@@ -152,7 +152,9 @@ def sample_classic(rng: random.Random) -> Scene:
 
 def sample_mood(rng: random.Random) -> Scene:
     """A scene as people describe moods: a place, a palette, a time, a season, weather, a style."""
-    place = rng.choice(list(V.PLACES))
+    # Each place word is drawn about equally often: a place said in ten ways (room, interior, bedroom,
+    # kitchen …) is drawn ten times as often as one said in one way, so every word is learned.
+    place = rng.choices(list(V.PLACES), weights=[len(p.en) for p in V.PLACES.values()])[0]
     kind = V.PLACES[place].layout
     if rng.random() < 0.12:
         kind = place = rng.choice(SHAPES)
@@ -330,7 +332,10 @@ def _water(c: Canvas, img, horizon, color) -> np.ndarray:
     sea = np.clip((y - horizon) * h + 0.5, 0, 1)
     sea_rgb = _vertical(h, w, color * 0.95, color * 0.7)
     img = img * (1 - sea[..., None]) + sea_rgb * sea[..., None]
-    waves = sea * (np.sin((y * h) * 1.6 * 64 / h + np.sin(x * 12 + rng.random() * 6) * 2) > 0.75)
+    # Bands about 16 px apart and 4 px thick: coarser than the 8 px cells of the VAE's latent, so the
+    # model can draw them (v2's lines 8 px apart came back from the VAE as flat colour, and flat
+    # water reads as a field).
+    waves = sea * (np.sin((y * h) * 0.4 + np.sin(x * 8 + rng.random() * 6) * 2.5) > 0.55)
     _blend(img, waves * 0.55, color + (1 - color) * 0.6)
     return img
 
@@ -377,7 +382,7 @@ def _lake(c: Canvas) -> np.ndarray:
     water = np.clip((y - horizon) * h + 0.5, 0, 1)
     reflection = img[::-1] * 0.2 + c.lit(c.main) * 0.8
     img = img * (1 - water[..., None]) + reflection * water[..., None]
-    _blend(img, water * (np.sin(y * 90 + c.x * 4) > 0.85) * 0.3, [0.95, 0.95, 0.95])
+    _blend(img, water * (np.sin(y * h * 0.45 + c.x * 4) > 0.6) * 0.35, [0.95, 0.95, 0.95])  # ripples, as the sea's
     return img
 
 
@@ -725,6 +730,7 @@ def _grade(img: np.ndarray, grades: tuple[str, ...]) -> np.ndarray:
     total = {k: sum(getattr(V.GRADES[g], k) for g in grades) for k in ("value", "saturation", "temperature", "contrast", "glow")}
     value, sat, temp = (float(np.clip(total[k], -1.2, 1.2)) for k in ("value", "saturation", "temperature"))
     value = max(value, -1.0)  # the darkest grade keeps 30% of the light
+    before = img
     contrast, glow = float(np.clip(total["contrast"], -1, 1)), float(np.clip(total["glow"], 0, 1.2))
     if glow:
         blur = img
@@ -732,9 +738,9 @@ def _grade(img: np.ndarray, grades: tuple[str, ...]) -> np.ndarray:
             for shift in (2, 4):
                 blur = (blur + np.roll(blur, shift, axis) + np.roll(blur, -shift, axis)) / 3
         img = 1 - (1 - img) * (1 - blur * 0.25 * glow)
-    if temp:  # a cast on colours; greys take a third of it, so "cool grey" stays grey
+    if temp:  # a cast on colours; greys take a fifth of it, so "cool grey" and "cool silver" stay grey
         chroma = (img.max(-1) - img.min(-1))[..., None]
-        img = img + temp * np.array([0.13, 0.03, -0.13], np.float32) * np.clip(0.33 + 2 * chroma, 0, 1)
+        img = img + temp * np.array([0.13, 0.03, -0.13], np.float32) * np.clip(0.2 + 2.5 * chroma, 0, 1)
     if sat:
         grey = (img @ np.array([0.3, 0.59, 0.11], np.float32))[..., None]
         img = grey + (img - grey) * (1 + (1.0 * sat if sat < 0 else 0.8 * sat))
@@ -742,11 +748,37 @@ def _grade(img: np.ndarray, grades: tuple[str, ...]) -> np.ndarray:
         mean = float(img.mean())
         img = mean + (img - mean) * (1 + 0.45 * contrast)
     if value > 0:  # mostly a gain, which keeps a colour's saturation; a little towards white
-        img = np.clip(img * (1 + 0.45 * value), 0, 1)
+        # The gain eases off towards white (the brightest channel follows 1 - (1 - v)^gain), so light
+        # tones keep their hue and stay apart instead of clipping to one blank white: a minimalist
+        # interior is still a room, its floor apart from its wall.
+        peak = np.clip(img.max(-1, keepdims=True), 1e-6, 1)
+        img = img * (1 - (1 - peak) ** (1 + 0.45 * value)) / peak
         img = img + (1 - img) * 0.15 * value
     elif value < 0:
         img = img * (1 + 0.7 * value)
-    return np.clip(img, 0, 1).astype(np.float32)
+    img = np.clip(img, 0, 1)
+    if sat > DRAINED:
+        img = _keep_chroma(img, before)
+    return img.astype(np.float32)
+
+
+DRAINED = -0.5  # summed saturation at or below which grades drain colour (monochrome, washed-out)
+CHROMA_FLOOR = 0.22  # the least saturation a clearly coloured pixel keeps under grades that do not drain colour
+
+
+def _keep_chroma(img: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """Pixels clearly coloured before grading keep at least ``CHROMA_FLOOR`` of saturation (HSV),
+    with their brightness and hue: "dreamy lavender" is a soft lavender, not white; "muted olive"
+    is still olive. Greys stay grey."""
+    def saturation(x):
+        peak = x.max(-1)
+        return peak, (peak - x.min(-1)) / np.maximum(peak, 1e-6)
+
+    _, was = saturation(before)
+    peak, now = saturation(img)
+    floor = np.minimum(was, CHROMA_FLOOR)
+    scale = np.where((was >= 0.3) & (now < floor) & (peak > 0.05), floor / np.maximum(now, 1e-6), 1.0)[..., None]
+    return np.clip(peak[..., None] - (peak[..., None] - img) * scale, 0, 1)
 
 
 HUE_FLOOR = 0.2  # the darkest a clearly coloured pixel is drawn: darker, a person sees black
