@@ -93,7 +93,7 @@ def promised(scene) -> Looks:
     sat = "muted" if total["saturation"] <= -0.6 else "vivid" if total["saturation"] >= 0.6 else None
     temp = "warm" if total["temperature"] >= 0.8 else "cool" if total["temperature"] <= -0.8 else None
     # A named colour is promised unless the words also drain the colour out (monochrome, washed-out).
-    hues = scene.named if total["saturation"] > -0.5 else ()
+    hues = scene.named if total["saturation"] > V.DRAINED else ()
     return Looks(hues, light, sat, temp, scene.family if scene.place else None)
 
 

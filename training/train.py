@@ -438,13 +438,18 @@ def vae_losses(vae, x: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, t
     return rec_loss, rec_loss + 1e-4 * kl
 
 
+def memory_format(cfg: Config) -> torch.memory_format:
+    """The layout the networks train in (``Config.channels_last``)."""
+    return torch.channels_last if cfg.channels_last else torch.contiguous_format
+
+
 def train_vae(vae, data: dict[str, dict], cfg: Config, run: "Run") -> float:
     device = run.device
     gen = torch.Generator().manual_seed(cfg.seed + 1)  # which crops (read on the host)
     noise_gen = torch.Generator(device).manual_seed(cfg.seed + 5)  # drawn where it is used
     # Random square crops of every shape.
     pools = [bucket["images"] for bucket in data.values()]
-    memory = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    memory = memory_format(cfg)
     vae.to(memory_format=memory)
     opt = make_optimizer(vae.parameters(), cfg.vae_lr, 0.0, device)
     start, recent = 0, Losses()
@@ -534,7 +539,7 @@ def train_unet(unet, text_encoder, tokenizer, latents, data, cfg: Config, run: "
     weights = np.array([len(latents[k]) for k in keys], dtype=np.float64)
     weights /= weights.sum()
     # Before the EMA pairs itself with the weights: a change of memory format gives them new storage.
-    memory = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    memory = memory_format(cfg)
     unet.to(memory_format=memory)
     params = list(unet.parameters()) + list(text_encoder.parameters())
     opt = make_optimizer(params, cfg.unet_lr, 0.01, device)

@@ -127,6 +127,9 @@ class Grade:
     es: tuple[str, ...] = ()
 
 
+DRAINED = -0.5  # summed saturation at or below which grades drain colour (monochrome, washed-out)
+
+
 def _g(en, es, **effect) -> Grade:
     return Grade(**effect, en=tuple(en.split(",")), es=tuple(es.split(",")))
 
