@@ -141,6 +141,27 @@ def test_a_checkpoint_of_another_config_is_refused(tmp_path):
         Checkpoints(tmp_path, Config(**{**SMOKE, "seed": 1})).load()
 
 
+def test_a_checkpoint_from_before_a_config_field_existed_resumes_at_its_default(tmp_path):
+    """Options added to Config while a run is under way do not strand its checkpoints, as long as
+    they keep the old behaviour (their default); a run asked to use them is refused."""
+    import json
+    from dataclasses import asdict
+
+    from safetensors.torch import save_file
+
+    from training.train import Checkpoints
+
+    older = asdict(Config(**SMOKE))
+    del older["vae_bf16"]  # as a save written before the field was added
+    (tmp_path / "0-vae-000002").mkdir()
+    save_file({"x": torch.ones(1)}, tmp_path / "0-vae-000002" / "shard-00.safetensors",
+              metadata={"state": json.dumps({"stage": "vae", "step": 2, "config": older})})
+    tensors, state = Checkpoints(tmp_path, Config(**SMOKE)).load()
+    assert state["step"] == 2 and float(tensors["x"]) == 1.0
+    with pytest.raises(SystemExit, match="another config"):
+        Checkpoints(tmp_path, Config(**{**SMOKE, "vae_bf16": not Config().vae_bf16})).load()
+
+
 def test_checkpoints_are_committable_shards_and_keep_only_the_last_whole_save(tmp_path):
     """A large save is split into shards under the size limit and loads back whole; an unfinished
     save (.tmp) is never resumed from; a newer save replaces the older one."""

@@ -317,7 +317,9 @@ class Checkpoints:
                 tensors.update({key: handle.get_tensor(key) for key in handle.keys()})
         if state is None:
             raise SystemExit(f"checkpoint {self.path} has no run state; remove it")
-        if state["config"] != asdict(self.cfg):
+        # A field added to Config after the save reads as its default there: a run resumes after new
+        # options are added as long as they keep the old behaviour; any value that differs refuses.
+        if {**asdict(Config()), **state["config"]} != asdict(self.cfg):
             raise SystemExit(f"checkpoint {self.path} was made with another config; remove it or pass the same one")
         return tensors, state
 
