@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import vocabulary as V
+from . import world
 
 COLOR_SHARE = 0.10
 THRESHOLDS = {"dark": 0.30, "light": 0.55, "muted": 0.30, "vivid": 0.45, "warm": 0.05, "cool": -0.05}
@@ -57,9 +58,9 @@ def hue_classes(image: np.ndarray) -> np.ndarray:
 
 def statistics(image: np.ndarray) -> dict[str, float]:
     luma = float((image @ np.array([0.3, 0.59, 0.11], np.float32)).mean())
-    mx, mn = image.max(-1), image.min(-1)
-    lit = mx > 0.15
-    sat = float(((mx - mn) / np.maximum(mx, 1e-6))[lit].mean()) if lit.any() else 0.0
+    value, saturation = world.value_saturation(image)
+    lit = value > 0.15
+    sat = float(saturation[lit].mean()) if lit.any() else 0.0
     warmth = float(image[..., 0].mean() - image[..., 2].mean())
     return {"luma": luma, "saturation": sat, "warmth": warmth}
 

@@ -765,7 +765,7 @@ def _grade(img: np.ndarray, grades: tuple[str, ...]) -> np.ndarray:
 CHROMA_FLOOR = 0.22  # the least saturation a clearly coloured pixel keeps under grades that do not drain colour
 
 
-def _value_saturation(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def value_saturation(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """HSV value and saturation of every pixel of an RGB array."""
     value = img.max(-1)
     return value, (value - img.min(-1)) / np.maximum(value, 1e-6)
@@ -775,8 +775,8 @@ def _keep_chroma(img: np.ndarray, before: np.ndarray) -> np.ndarray:
     """Pixels clearly coloured before grading keep at least ``CHROMA_FLOOR`` of saturation (HSV),
     with their brightness and hue: "dreamy lavender" is a soft lavender, not white; "muted olive"
     is still olive. Greys stay grey."""
-    _, was = _value_saturation(before)
-    peak, now = _value_saturation(img)
+    _, was = value_saturation(before)
+    peak, now = value_saturation(img)
     floor = np.minimum(was, CHROMA_FLOOR)
     scale = np.where((was >= 0.3) & (now < floor) & (peak > 0.05), floor / np.maximum(now, 1e-6), 1.0)[..., None]
     return np.clip(peak[..., None] - (peak[..., None] - img) * scale, 0, 1)
@@ -788,7 +788,7 @@ HUE_FLOOR = 0.2  # the darkest a clearly coloured pixel is drawn: darker, a pers
 def _keep_hue(img: np.ndarray) -> np.ndarray:
     """Lift clearly coloured pixels that shading or a dark grade pushed towards black back to
     ``HUE_FLOOR``: "navy at night" stays navy, "dark maroon" stays maroon. Greys and blacks stay."""
-    value, saturation = _value_saturation(img)
+    value, saturation = value_saturation(img)
     lift = (saturation >= 0.4) & (value > 0.03) & (value < HUE_FLOOR)
     scale = np.where(lift, HUE_FLOOR / np.maximum(value, 1e-6), 1.0)
     return np.clip(img * scale[..., None], 0, 1).astype(np.float32)
