@@ -193,6 +193,9 @@ def test_the_vocabulary_is_large_and_bilingual():
         assert word in V.content_words("es"), word
     table = V.markdown_table()
     assert "| colour | terracotta |" in table and "| mood & style | cozy |" in table
+    # docs/models.md shows the vocabulary the world draws, not an older copy of it
+    docs = (Path(__file__).parents[1] / "docs" / "models.md").read_text(encoding="utf-8")
+    assert table.strip() in docs, "docs/models.md: paste training.vocabulary.markdown_table() into 'The vocabulary'"
 
 
 def test_world_renders_every_layout_deterministically():
