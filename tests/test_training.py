@@ -356,3 +356,15 @@ def test_latent_rgb_fit_recovers_a_linear_map():
     assert torch.allclose(torch.tensor(mapping.factors), factors, atol=1e-4)
     assert torch.allclose(torch.tensor(mapping.bias), bias, atol=1e-4)
     assert error < 0.01
+
+
+def test_settings_validation_set_is_the_worlds_own_and_not_the_evaluation():
+    """training.validate_settings chooses inference defaults on world captions whose own render keeps
+    every promise, never on the mood evaluation's prompts."""
+    from training.validate_settings import validation_set
+
+    items = validation_set(12)
+    assert len(items) == 12 and len({text for text, _ in items}) == 12
+    evaluation = {p.text.lower() for p in mood_prompts()}
+    assert not evaluation & {text.lower() for text, _ in items}
+    assert all(looks.hues or looks.light or looks.saturation or looks.temperature for _, looks in items)

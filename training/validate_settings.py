@@ -1,0 +1,72 @@
+"""Compare inference settings on a validation set of the world's own mood captions, not on the evaluation.
+
+    python -m training.validate_settings [--model DIR] [--scenes 96] 5:0 3:0 5:0.7 3:0.7
+
+Each setting is ``guidance:guidance_rescale``. The validation scenes are random mood scenes of the
+world (seed 4242) whose own render passes the checks of what their words promise, as the training
+data's do; each caption is drawn with 2 seeds and checked as ``looks.py`` defines (the scene by the
+family judge). Choosing a model's defaults here keeps the mood evaluation's prompts out of the choice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import world
+from .eval import MODEL, _judge_input, load_pipeline
+from .eval_moods import load_family_judge
+from .looks import checks, promised
+
+SEEDS = (101, 202)
+
+
+def validation_set(count: int, seed: int = 4242) -> list[tuple[str, object]]:
+    rng = random.Random(seed)
+    items = []
+    while len(items) < count:
+        scene = world.sample_mood(rng)
+        looks = promised(scene)
+        if not (looks.hues or looks.light or looks.saturation or looks.temperature):
+            continue
+        if not all(checks(looks, world.render(scene, 128, 128, 0), scene.family if scene.place else None).values()):
+            continue
+        items.append((world.mood_caption(scene, rng), looks))
+    return items
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=MODEL)
+    parser.add_argument("--scenes", type=int, default=96)
+    parser.add_argument("settings", nargs="+", help="guidance:guidance_rescale, e.g. 5:0")
+    args = parser.parse_args()
+    pipe, steps, _, size = load_pipeline(args.model)
+    judge = load_family_judge()
+    items = validation_set(args.scenes)
+    for setting in args.settings:
+        guidance, rescale = map(float, setting.split(":"))
+        per: dict[str, list[int]] = {}
+        for text, looks in items:
+            generators = [torch.Generator("cpu").manual_seed(s) for s in SEEDS]
+            images = pipe(text, width=size[0], height=size[1], num_inference_steps=steps, guidance_scale=guidance,
+                          guidance_rescale=rescale, num_images_per_prompt=len(SEEDS), generator=generators,
+                          output_type="np").images
+            images = [np.asarray(im, dtype=np.float32) for im in images]
+            with torch.no_grad():
+                families = [world.FAMILIES[i] for i in judge(_judge_input(images)).argmax(1).tolist()]
+            for image, family in zip(images, families):
+                for key, hit in checks(looks, image, family).items():
+                    per.setdefault(key, []).append(hit)
+        hits = [h for v in per.values() for h in v]
+        print(f"guidance {guidance} rescale {rescale}: "
+              + ", ".join(f"{k} {np.mean(v):.1%} ({len(v)})" for k, v in sorted(per.items()))
+              + f", all {np.mean(hits):.1%}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
