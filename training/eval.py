@@ -214,10 +214,12 @@ def colour_check_on_world(count: int = 600, seed: int = 7) -> float:
 
 
 # --- evaluation ------------------------------------------------------------------------------
-def generate(pipe, prompt: str, size: tuple[int, int], steps: int, guidance: float) -> list[np.ndarray]:
-    generators = [torch.Generator("cpu").manual_seed(s) for s in SEEDS]
+def generate(pipe, prompt: str, size: tuple[int, int], steps: int, guidance: float,
+             seeds: tuple[int, ...] = SEEDS, guidance_rescale: float = 0.0) -> list[np.ndarray]:
+    generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
     out = pipe(prompt, width=size[0], height=size[1], num_inference_steps=steps, guidance_scale=guidance,
-               num_images_per_prompt=len(SEEDS), generator=generators, output_type="np")
+               guidance_rescale=guidance_rescale, num_images_per_prompt=len(seeds), generator=generators,
+               output_type="np")
     return [np.asarray(im, dtype=np.float32) for im in out.images]
 
 

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from . import world
-from .eval import MODEL, _judge_input, load_pipeline
+from .eval import MODEL, _judge_input, generate, load_pipeline
 from .eval_moods import load_family_judge
-from .looks import checks, promised
+from .looks import checks, promised, shows
 
 SEEDS = (101, 202)
 
@@ -33,7 +33,7 @@ def validation_set(count: int, seed: int = 4242) -> list[tuple[str, object]]:
         looks = promised(scene)
         if not (looks.hues or looks.light or looks.saturation or looks.temperature):
             continue
-        if not all(checks(looks, world.render(scene, 128, 128, 0), scene.family if scene.place else None).values()):
+        if not shows(scene, world.render(scene, 128, 128, 0)):  # the training data's own filter
             continue
         items.append((world.mood_caption(scene, rng), looks))
     return items
@@ -52,11 +52,7 @@ def main() -> None:
         guidance, rescale = map(float, setting.split(":"))
         per: dict[str, list[int]] = {}
         for text, looks in items:
-            generators = [torch.Generator("cpu").manual_seed(s) for s in SEEDS]
-            images = pipe(text, width=size[0], height=size[1], num_inference_steps=steps, guidance_scale=guidance,
-                          guidance_rescale=rescale, num_images_per_prompt=len(SEEDS), generator=generators,
-                          output_type="np").images
-            images = [np.asarray(im, dtype=np.float32) for im in images]
+            images = generate(pipe, text, size, steps, guidance, SEEDS, rescale)
             with torch.no_grad():
                 families = [world.FAMILIES[i] for i in judge(_judge_input(images)).argmax(1).tolist()]
             for image, family in zip(images, families):
