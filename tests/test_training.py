@@ -364,7 +364,7 @@ def test_settings_validation_set_is_the_worlds_own_and_not_the_evaluation():
     from training.validate_settings import validation_set
 
     items = validation_set(12)
-    assert len(items) == 12 and len({text for text, _ in items}) == 12
+    assert len(items) == 12 and len({text for text, _, _ in items}) == 12
     evaluation = {p.text.lower() for p in mood_prompts()}
-    assert not evaluation & {text.lower() for text, _ in items}
-    assert all(looks.hues or looks.light or looks.saturation or looks.temperature for _, looks in items)
+    assert not evaluation & {text.lower() for text, _, _ in items}
+    assert all(looks.hues or looks.light or looks.saturation or looks.temperature for _, looks, _ in items)
