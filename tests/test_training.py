@@ -368,3 +368,25 @@ def test_settings_validation_set_is_the_worlds_own_and_not_the_evaluation():
     evaluation = {p.text.lower() for p in mood_prompts()}
     assert not evaluation & {text.lower() for text, _, _ in items}
     assert all(looks.hues or looks.light or looks.saturation or looks.temperature for _, looks, _ in items)
+
+
+def test_mean_preserving_guidance_keeps_the_captions_own_mean_colour():
+    """training.compare_guidance: at mean guidance g it is plain guidance; at 1 the guided picture's mean
+    (per channel) is the conditional prediction's while its structure is guided as before."""
+    from training.compare_guidance import guided
+
+    gen = torch.Generator().manual_seed(0)
+    uncond, cond = torch.randn(2, 4, 16, 16, generator=gen), torch.randn(2, 4, 16, 16, generator=gen)
+    plain = uncond + 5 * (cond - uncond)
+    assert torch.allclose(guided(uncond, cond, 5.0, 5.0), plain, atol=1e-5)
+    kept = guided(uncond, cond, 5.0, 1.0)
+    assert torch.allclose(kept.mean((2, 3)), cond.mean((2, 3)), atol=1e-5)
+    centred = lambda x: x - x.mean((2, 3), keepdim=True)  # noqa: E731
+    assert torch.allclose(centred(kept), centred(plain), atol=1e-5)
+    # Splitting off the brightness: the mean's part along the luma direction is guided fully.
+    factors = torch.tensor([[-0.09, 0.52, 0.07], [-0.46, -0.48, -0.07], [0.07, -0.07, -0.53], [0.11, 0.22, 0.13]])
+    direction = torch.ones(1, 3) @ torch.linalg.pinv(factors)
+    luma_of = factors @ torch.tensor([0.3, 0.59, 0.11])
+    split = guided(uncond, cond, 5.0, 1.0, direction, luma_of)
+    assert torch.allclose(split.mean((2, 3)) @ luma_of, plain.mean((2, 3)) @ luma_of, atol=1e-4)
+    assert not torch.allclose(split.mean((2, 3)), plain.mean((2, 3)), atol=1e-2)
