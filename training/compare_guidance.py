@@ -1,6 +1,6 @@
 """Compare classifier-free guidance with guidance that leaves each picture's mean colour to the caption.
 
-    python -m training.compare_guidance [--model DIR] [--mean-guidance 1] [--split-luma] moods|old|validation
+    python -m training.compare_guidance [--model DIR] [--mean-guidance 1] [--split-luma] [--scenes 288] moods|old|validation
 
 Plain guidance moves the prediction by ``g · (cond − uncond)``. Its mean over the picture (per latent
 channel) is the picture's overall colour and brightness, and for a grey the unconditional picture (the
@@ -12,20 +12,20 @@ picture's structure) by ``g`` as before; ``--split-luma`` keeps ``g`` on the mea
 
 A measurement, not a setting the engine uses: it patches the UNet's output of a plain diffusers
 pipeline so that the pipeline's own guidance formula gives the guidance above, and runs the mood
-evaluation, the first evaluation or the validation set of ``validate_settings`` through it.
+evaluation, the first evaluation or the validation set of ``validate_settings`` (``--scenes`` captions)
+through it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import torch
 
 from . import eval as first_eval
-from . import eval_moods, validate_settings
+from . import eval_moods, validate_settings, world
 from .eval import MODEL
 
 
@@ -49,7 +49,7 @@ def patch(pipe, guidance: float, mean_guidance: float, card: dict, split_luma: b
     place of the unconditional half, ``(g·cond − guided) / (g − 1)``."""
     factors = torch.tensor(card["latent_rgb"]["factors"])  # latent channels × RGB
     luma_direction = torch.ones(1, 3) @ torch.linalg.pinv(factors) if split_luma else None  # brightens R, G, B alike
-    luma_of = factors @ torch.tensor([0.3, 0.59, 0.11]) if split_luma else None
+    luma_of = factors @ torch.tensor(world.LUMA) if split_luma else None
     forward = pipe.unet.forward
 
     def patched(*args, **kwargs):
@@ -67,6 +67,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--mean-guidance", type=float, default=1.0)
     parser.add_argument("--split-luma", action="store_true")
+    parser.add_argument("--scenes", type=int, default=96, help="validation captions (validation only)")
     parser.add_argument("evaluation", choices=("moods", "old", "validation"))
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -89,8 +90,7 @@ def main() -> None:
         r = first_eval.evaluate(args.model)
         print(f"colour {r['colour_adherence']:.1%}, scene {r['scene_adherence']:.1%}")
     else:
-        sys.argv = ["validate_settings", "--model", str(args.model), f"{card['default_guidance']}:0"]
-        validate_settings.main()
+        validate_settings.compare(args.model, args.scenes, [(card["default_guidance"], 0.0)])
 
 
 if __name__ == "__main__":

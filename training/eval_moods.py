@@ -169,6 +169,12 @@ def load_family_judge(retrain: bool = False) -> Judge:
     return judge
 
 
+def judge_families(judge: Judge, images: list[np.ndarray]) -> list[str]:
+    """The scene family (of world.FAMILIES) the judge reads in each picture."""
+    with torch.no_grad():
+        return [world.FAMILIES[i] for i in judge(_judge_input(images)).argmax(1).tolist()]
+
+
 # --- the world's own renders: the ceiling the checks allow --------------------------------------------
 def world_ceiling(judge: Judge, count: int = 600, seed: int = 77) -> dict[str, float]:
     rng = random.Random(seed)
@@ -176,8 +182,7 @@ def world_ceiling(judge: Judge, count: int = 600, seed: int = 77) -> dict[str, f
     for _ in range(count):
         scene = world.sample_mood(rng)
         image = world.render(scene, 128, 128, rng.randrange(2**31))
-        with torch.no_grad():
-            family = world.FAMILIES[int(judge(_judge_input([image])).argmax(1))]
+        (family,) = judge_families(judge, [image])
         for key, hit in checks(promised(scene), image, family).items():
             per.setdefault(key, []).append(hit)
     return {k: float(np.mean(v)) for k, v in per.items()}
@@ -199,9 +204,7 @@ def evaluate(model_dir: Path = MODEL, sheet: Path | None = None, retrain_judge: 
     for prompt in mood_prompts():
         images = generate(pipe, prompt.text, size, steps, guidance)
         rendered.append((prompt, images))
-        with torch.no_grad():
-            families = [world.FAMILIES[i] for i in judge(_judge_input(images)).argmax(1).tolist()]
-        for image, family in zip(images, families):
+        for image, family in zip(images, judge_families(judge, images)):
             rows.append((prompt, checks(prompt, image, family)))
     by_lang = {lang: [r for r in rows if r[0].lang == lang] for lang in ("en", "es", "filler")}
     sources = {p.source for p, _ in by_lang["filler"]}
@@ -308,8 +311,7 @@ def prompt_ceiling(judge: Judge | None, seeds: int = 4) -> dict:
             if judge is None:
                 family = scene.family if scene.place else None
             else:
-                with torch.no_grad():
-                    family = world.FAMILIES[int(judge(_judge_input([image])).argmax(1))]
+                (family,) = judge_families(judge, [image])
             for key, hit in checks(prompt, image, family).items():
                 per.setdefault(key, []).append(hit)
                 hits.append(hit)

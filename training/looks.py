@@ -57,7 +57,7 @@ def hue_classes(image: np.ndarray) -> np.ndarray:
 
 
 def statistics(image: np.ndarray) -> dict[str, float]:
-    luma = float((image @ np.array([0.3, 0.59, 0.11], np.float32)).mean())
+    luma = float((image @ np.array(world.LUMA, np.float32)).mean())
     value, saturation = world.value_saturation(image)
     lit = value > 0.15
     sat = float(saturation[lit].mean()) if lit.any() else 0.0

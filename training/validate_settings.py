@@ -18,11 +18,10 @@ import random
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from . import world
-from .eval import MODEL, _judge_input, generate, load_pipeline
-from .eval_moods import load_family_judge
+from .eval import MODEL, generate, load_pipeline
+from .eval_moods import judge_families, load_family_judge
 from .looks import checks, promised, shows, statistics
 
 SEEDS = (101, 202)
@@ -44,24 +43,17 @@ def validation_set(count: int, seed: int = 4242) -> list[tuple[str, object, dict
     return items
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=MODEL)
-    parser.add_argument("--scenes", type=int, default=96)
-    parser.add_argument("settings", nargs="+", help="guidance:guidance_rescale, e.g. 5:0")
-    args = parser.parse_args()
-    pipe, steps, _, size = load_pipeline(args.model)
+def compare(model: Path, scenes: int, settings: list[tuple[float, float]]) -> None:
+    """Print each (guidance, guidance_rescale) setting's checks and drift on ``scenes`` validation captions."""
+    pipe, steps, _, size = load_pipeline(model)
     judge = load_family_judge()
-    items = validation_set(args.scenes)
-    for setting in args.settings:
-        guidance, rescale = map(float, setting.split(":"))
+    items = validation_set(scenes)
+    for guidance, rescale in settings:
         per: dict[str, list[int]] = {}
         drift: dict[str, list[float]] = {}
         for text, looks, drawn in items:
             images = generate(pipe, text, size, steps, guidance, SEEDS, rescale)
-            with torch.no_grad():
-                families = [world.FAMILIES[i] for i in judge(_judge_input(images)).argmax(1).tolist()]
-            for image, family in zip(images, families):
+            for image, family in zip(images, judge_families(judge, images)):
                 for key, hit in checks(looks, image, family).items():
                     per.setdefault(key, []).append(hit)
                 for key, value in statistics(image).items():
@@ -72,6 +64,15 @@ def main() -> None:
               + f", all {np.mean(hits):.1%}; against the world's picture: "
               + ", ".join(f"{k} {np.mean(v):+.3f} (mean abs {np.mean(np.abs(v)):.3f})" for k, v in drift.items()),
               flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=MODEL)
+    parser.add_argument("--scenes", type=int, default=96)
+    parser.add_argument("settings", nargs="+", help="guidance:guidance_rescale, e.g. 5:0")
+    args = parser.parse_args()
+    compare(args.model, args.scenes, [tuple(map(float, setting.split(":"))) for setting in args.settings])
 
 
 if __name__ == "__main__":

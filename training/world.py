@@ -42,6 +42,7 @@ LAYOUT_DEFAULT = {
     "canyon": "terracotta", "jungle": "emerald", "street": "amber", "field": "green", "garden": "green",
     "sky": "azure", "room": "beige",
 }
+LUMA = (0.3, 0.59, 0.11)  # weights of R, G, B in a pixel's brightness (the grades and the checks read it)
 VEGETATION = {"forest", "jungle", "hills", "field", "garden"}  # their element takes the season's foliage
 # Layouts that draw a second named colour as an element of their own (sky over mountains, sand,
 # rock, hulls, a floor, blossoms, a motif's ground); every other layout paints it into its sky.
@@ -742,7 +743,7 @@ def _grade(img: np.ndarray, grades: tuple[str, ...]) -> np.ndarray:
         chroma = (img.max(-1) - img.min(-1))[..., None]
         img = img + temp * np.array([0.13, 0.03, -0.13], np.float32) * np.clip(0.2 + 2.5 * chroma, 0, 1)
     if sat:
-        grey = (img @ np.array([0.3, 0.59, 0.11], np.float32))[..., None]
+        grey = (img @ np.array(LUMA, np.float32))[..., None]
         img = grey + (img - grey) * (1 + (1.0 * sat if sat < 0 else 0.8 * sat))
     if contrast:
         mean = float(img.mean())
