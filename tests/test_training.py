@@ -48,7 +48,9 @@ def test_smoke_training_produces_a_model_the_engine_serves(tmp_path):
     assert scheduler["timestep_spacing"] == "trailing"
     settings = settings_from_env(SD_MODEL_ID=str(out), SD_STEPS="2")
     with EngineServer(settings) as server:
-        assert server.client.get("/health").json()["model"] == "aura-tiny"
+        health = server.client.get("/health").json()
+        assert health["model"] == "aura-tiny"
+        assert health["optimizations"]["colour_guidance"] is True  # the card train.py writes asks for it
         response = server.client.post("/generate", json={"prompt": "atardecer cálido en la playa", "aspectRatio": "21:9",
                                                          "temperature": 1, "numImages": 1})
         assert response.status_code == 200, response.text

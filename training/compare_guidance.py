@@ -1,19 +1,24 @@
-"""Compare classifier-free guidance with guidance that leaves each picture's mean colour to the caption.
+"""Compare guidance formulas on the mood evaluation, the first evaluation or the validation set.
 
-    python -m training.compare_guidance [--model DIR] [--mean-guidance 1] [--split-luma] [--scenes 288] moods|old|validation
+    python -m training.compare_guidance [--model DIR] [--plain | --chroma C | --mean-guidance M [--split-luma]]
+                                        [--scenes 288] moods|old|validation
+
+Without options the model runs as the engine runs it: with its card's guidance (aura-tiny's card asks
+for colour-keeping guidance, ``engine/guidance.py``). ``--plain``: plain classifier-free guidance;
+``--chroma C``: colour-keeping guidance with that ``chroma`` (1 keeps the caption's colour strength,
+0 is plain guidance).
 
 Plain guidance moves the prediction by ``g · (cond − uncond)``. Its mean over the picture (per latent
 channel) is the picture's overall colour and brightness, and for a grey the unconditional picture (the
 world's average, warm) lies on the other side of it: the step away from it is blue. "grey street" is
-50% grey at g 1 and 6% at g 5 (74% blue). Here that mean part of ``cond − uncond`` is scaled by
-``--mean-guidance`` instead of ``g`` (1: the conditional model's own colour), and the rest (the
-picture's structure) by ``g`` as before; ``--split-luma`` keeps ``g`` on the mean's brightness
-(read through the model's fitted latent → RGB map) and applies ``--mean-guidance`` to its colour only.
+50% grey at g 1 and 6% at g 5 (74% blue). ``--mean-guidance M`` (an earlier measurement, kept for the
+figures in docs/models.md) scales that mean part of ``cond − uncond`` by ``M`` instead of ``g`` (1: the
+conditional model's own colour and brightness) and the rest by ``g``; ``--split-luma`` keeps ``g`` on
+the mean's brightness (read through the model's fitted latent → RGB map) and applies ``M`` to its
+colour only. It patches the UNet's output of a plain pipeline so that the pipeline's own guidance
+formula gives that guidance; the engine's colour-keeping guidance hooks the UNet the same way.
 
-A measurement, not a setting the engine uses: it patches the UNet's output of a plain diffusers
-pipeline so that the pipeline's own guidance formula gives the guidance above, and runs the mood
-evaluation, the first evaluation or the validation set of ``validate_settings`` (``--scenes`` captions)
-through it.
+The validation set is ``validate_settings``'s (``--scenes`` captions).
 """
 
 from __future__ import annotations
@@ -65,18 +70,25 @@ def patch(pipe, guidance: float, mean_guidance: float, card: dict, split_luma: b
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=MODEL)
-    parser.add_argument("--mean-guidance", type=float, default=1.0)
+    parser.add_argument("--plain", action="store_true", help="plain classifier-free guidance")
+    parser.add_argument("--chroma", type=float, help="colour-keeping guidance with this chroma")
+    parser.add_argument("--mean-guidance", type=float, help="the earlier mean-scaled guidance")
     parser.add_argument("--split-luma", action="store_true")
     parser.add_argument("--scenes", type=int, default=96, help="validation captions (validation only)")
     parser.add_argument("evaluation", choices=("moods", "old", "validation"))
     args = parser.parse_args()
     torch.set_num_threads(2)
     card = json.loads((args.model / "aura.json").read_text())
-    plain = first_eval.load_pipeline
+    loader = first_eval.load_pipeline
+    if args.mean_guidance is not None:
+        colour_guidance = False
+    else:
+        colour_guidance = False if args.plain else {"chroma": args.chroma} if args.chroma is not None else True
 
     def load(*a, **k):
-        pipe, steps, guidance, size = plain(*a, **k)
-        patch(pipe, guidance, args.mean_guidance, card, args.split_luma)
+        pipe, steps, guidance, size = loader(*a, colour_guidance=colour_guidance, **k)
+        if args.mean_guidance is not None:
+            patch(pipe, guidance, args.mean_guidance, card, args.split_luma)
         return pipe, steps, guidance, size
 
     for module in (first_eval, eval_moods, validate_settings):

@@ -223,14 +223,20 @@ def generate(pipe, prompt: str, size: tuple[int, int], steps: int, guidance: flo
     return [np.asarray(im, dtype=np.float32) for im in out.images]
 
 
-def load_pipeline(model_dir: Path, steps: int | None = None, guidance: float | None = None):
-    """The model through plain diffusers, with its card's defaults unless ``steps`` / ``guidance``
-    are given: (pipe, steps, guidance, 1:1 size)."""
-    from diffusers import StableDiffusionPipeline
+def load_pipeline(model_dir: Path, steps: int | None = None, guidance: float | None = None,
+                  colour_guidance: dict | None | bool = True):
+    """The model through diffusers' pipeline as the engine runs it, with its card's defaults unless
+    ``steps`` / ``guidance`` are given: (pipe, steps, guidance, 1:1 size). ``colour_guidance``: True, the
+    card's (engine/guidance.py); False, plain classifier-free guidance; a dict, that card entry instead."""
+    from aura_reflect.engine.guidance import ColourGuidance, ColourGuidanceConfig, guided_pipeline_classes
+    from aura_reflect.engine.previews import LatentRGB
 
     card = json.loads((model_dir / "aura.json").read_text())
-    pipe = StableDiffusionPipeline.from_pretrained(model_dir, torch_dtype=torch.float32, use_safetensors=True)
+    pipe = guided_pipeline_classes()[0].from_pretrained(model_dir, torch_dtype=torch.float32, use_safetensors=True)
     pipe.set_progress_bar_config(disable=True)
+    entry = card.get("colour_guidance") if colour_guidance is True else colour_guidance or None
+    if entry is not None:
+        ColourGuidance(LatentRGB.from_card(card["latent_rgb"]), ColourGuidanceConfig.from_card(entry)).attach(pipe)
     steps = card["default_steps"] if steps is None else steps
     guidance = card["default_guidance"] if guidance is None else guidance
     return pipe, steps, guidance, tuple(card["native_sizes"]["1:1"])

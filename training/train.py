@@ -745,6 +745,7 @@ def save_model(out: Path, vae, text_encoder, tokenizer, unet, training: dict,
         "native_sizes": {k: list(v) for k, v in TRAIN_SIZES.items()},
         "default_steps": DEFAULT_STEPS,
         "default_guidance": DEFAULT_GUIDANCE,
+        "colour_guidance": COLOUR_GUIDANCE,
         "training": training,
     }
     # The live previews' latent → RGB map for this VAE (training/latent_rgb.py).
@@ -861,6 +862,9 @@ def snapshot(cfg: Config, checkpoint_dir: Path, out: Path, workers: int | None =
 
 DEFAULT_STEPS = 15
 DEFAULT_GUIDANCE = 5.0
+# Guidance that keeps each picture's colour strength the caption's own (engine/guidance.py): chosen on
+# the validation set (training/compare_guidance.py, docs/models.md), where plain guidance paints greys blue.
+COLOUR_GUIDANCE = {"chroma": 1.0}
 SMOKE = dict(scenes=48, vae_steps=6, vae_batch=4, unet_steps=8, unet_batch=4, warmup=1, checkpoint_every=2)
 
 

@@ -29,6 +29,7 @@ from .fast_paths import (
     is_compiled,
     uncompile_pipeline,
 )
+from .guidance import ColourGuidance, ColourGuidanceConfig, guided_pipeline_classes
 from .families import ASPECT_RATIOS, AUTO_RATIO, TIERS, Family, family_from_model_index, resolve_size
 from .previews import FAMILY_LATENT_RGB, LatentRGB
 from .references import is_local_reference
@@ -66,6 +67,8 @@ class ModelProfile:
     native_sizes: dict[str, tuple[int, int]] | None = None
     # Latents → RGB for live previews: the model card's fitted factors, else its family's.
     latent_rgb: LatentRGB | None = None
+    # The model card's colour-keeping guidance (engine/guidance.py); None: plain guidance.
+    colour_guidance: ColourGuidanceConfig | None = None
 
     def render_size(self, aspect_ratio: str, output: tuple[int, int]) -> tuple[int, int]:
         """The size the pipeline runs at for an output of ``output`` pixels."""
@@ -199,6 +202,14 @@ def build_profile(
         latent_rgb = LatentRGB.from_card(card["latent_rgb"]) if "latent_rgb" in card else FAMILY_LATENT_RGB.get(family)
     except (KeyError, TypeError, ValueError) as error:
         raise ModelLoadError(f"{AURA_MODEL_CARD}: latent_rgb is invalid ({error})") from None
+    colour_guidance = None
+    if "colour_guidance" in card:
+        if family != "sd" or latent_rgb is None:
+            raise ModelLoadError(f"{AURA_MODEL_CARD}: colour_guidance needs a Stable Diffusion 1.x/2.x model with latent_rgb")
+        try:
+            colour_guidance = ColourGuidanceConfig.from_card(card["colour_guidance"])
+        except (TypeError, ValueError) as error:
+            raise ModelLoadError(f"{AURA_MODEL_CARD}: {error}") from None
     if fast_path is not None:  # LCM / Lightning: their own step count and guidance
         default_steps, default_guidance = fast_path.default_steps, fast_path.default_guidance
     else:
@@ -215,6 +226,7 @@ def build_profile(
         vae_scale_factor=vae_scale_factor,
         native_sizes=native_sizes,
         latent_rgb=latent_rgb,
+        colour_guidance=colour_guidance,
     )
 
 
@@ -291,16 +303,12 @@ def list_models(models_dir: Path | None) -> list[str]:
 
 
 def _pipeline_classes(family: Family):
-    from diffusers import (
-        StableDiffusionImg2ImgPipeline,
-        StableDiffusionPipeline,
-        StableDiffusionXLImg2ImgPipeline,
-        StableDiffusionXLPipeline,
-    )
+    """SDXL's pipelines, or Stable Diffusion's able to carry a card's colour guidance."""
+    from diffusers import StableDiffusionXLImg2ImgPipeline, StableDiffusionXLPipeline
 
     if family == "sdxl":
         return StableDiffusionXLPipeline, StableDiffusionXLImg2ImgPipeline
-    return StableDiffusionPipeline, StableDiffusionImg2ImgPipeline
+    return guided_pipeline_classes()
 
 
 def make_scheduler(name: str, current):
@@ -442,6 +450,12 @@ def load_model(settings: Settings, model_id: str | None = None) -> LoadedModel:
     )
     if profile.native_sizes:
         optimizations["upscale"] = "lanczos from native size"
+    optimizations["colour_guidance"] = profile.colour_guidance is not None
+    if profile.colour_guidance is not None:
+        ColourGuidance(profile.latent_rgb, profile.colour_guidance).attach(
+            *(pipe for pipe in (text2img, img2img) if pipe.unet is text2img.unet)
+        )
+        optimizations["colour_guidance_chroma"] = profile.colour_guidance.chroma
     loaded = LoadedModel(
         profile=profile,
         text2img=text2img,
