@@ -7,7 +7,8 @@ Prints the process start-up time (to a healthy /health), the model load time the
 and the median / p90 of the wall time of each request as a client sees it, with the engine's own
 split (queue, pipeline, encode). Then, in this process with the server gone, the same work through
 the engine's ``pipeline.generate`` called directly (the same loader, sizes, steps and seeds, output
-as PIL images): the ratio of the two medians is the serving overhead (HTTP, JSON, queue, encoding).
+as PIL images): the ratio of the two medians is the serving overhead (HTTP, JSON, queue, encoding);
+and, for a model whose card asks for colour-keeping guidance, the plain pipeline call with and without it.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def main() -> None:
     def med(key):
         return statistics.median(p[key] for p in parts)
 
-    direct, plain = direct_pipeline_seconds(args, size)
+    direct, plain, without_colour = direct_pipeline_seconds(args, size)
 
     walls.sort()
     print(f"model: {info['model']} on {info['device']} ({info['dtype']}), {os.cpu_count()} CPU cores")
@@ -61,6 +62,10 @@ def main() -> None:
     print(f"  end-to-end HTTP / direct: {statistics.median(walls) / statistics.median(direct):.3f}×")
     print(f"same pipeline object called plainly (no engine checks, PIL output): median {statistics.median(plain):.3f} s")
     print(f"  engine's pipeline.generate / plain diffusers call: {statistics.median(direct) / statistics.median(plain):.3f}×")
+    if without_colour:
+        print(f"the same call with plain guidance in place of the card's colour-keeping guidance: median "
+              f"{statistics.median(without_colour):.3f} s")
+        print(f"  colour-keeping / plain guidance: {statistics.median(plain) / statistics.median(without_colour):.3f}×")
 
 
 def direct_pipeline_seconds(args, size) -> tuple[list[float], list[float]]:
@@ -90,13 +95,19 @@ def direct_pipeline_seconds(args, size) -> tuple[list[float], list[float]]:
         started = time.perf_counter()
         pipeline.generate(model, request)
         times.append(time.perf_counter() - started)
-    plain = []
-    for i in range(args.requests):
-        started = time.perf_counter()
-        model.text2img(args.prompt, width=width, height=height, num_inference_steps=request.steps,
-                       guidance_scale=request.guidance_scale, num_images_per_prompt=args.images)
-        plain.append(time.perf_counter() - started)
-    return times, plain
+    plain, without_colour = [], []
+    colour_guidance = getattr(model.text2img, "colour_guidance", None)
+    for i in range(args.requests):  # alternating, so that both see the same machine
+        for runs, hook in ((plain, colour_guidance), (without_colour, None)):
+            if hook is None and colour_guidance is None:
+                continue
+            model.text2img.colour_guidance = hook
+            started = time.perf_counter()
+            model.text2img(args.prompt, width=width, height=height, num_inference_steps=request.steps,
+                           guidance_scale=request.guidance_scale, num_images_per_prompt=args.images)
+            runs.append(time.perf_counter() - started)
+    model.text2img.colour_guidance = colour_guidance
+    return times, plain, without_colour
 
 
 if __name__ == "__main__":
