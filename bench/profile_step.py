@@ -20,6 +20,7 @@ The plain call minus the bare loop is the pipeline's own overhead: what is ours 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
 from collections import defaultdict
@@ -72,18 +73,22 @@ def bare_loop(pipe, prompt: str, width: int, height: int, steps: int, guidance: 
     shape = (images, pipe.unet.config.in_channels, height // pipe.vae_scale_factor, width // pipe.vae_scale_factor)
     latents = torch.randn(shape, generator=generator).to(device, context.dtype) * pipe.scheduler.init_noise_sigma
     mark("scheduler and noise")
-    for t in pipe.scheduler.timesteps:
-        model_input = torch.cat([latents] * 2) if cfg else latents
-        model_input = pipe.scheduler.scale_model_input(model_input, t)
-        mark("scheduler and noise")
-        noise = pipe.unet(model_input, t, encoder_hidden_states=context, return_dict=False)[0]
-        mark("unet")
-        if cfg:
-            uncond, cond = noise.chunk(2)
-            noise = uncond + guidance * (cond - uncond)
-        mark("guidance arithmetic")
-        latents = pipe.scheduler.step(noise, t, latents, return_dict=False)[0]
-        mark("scheduler and noise")
+    # A model card's colour-keeping guidance (engine/guidance.py) hooks the UNet for the length of a
+    # pipeline call; here, of the loop (its time counts in "unet").
+    colour_guidance = getattr(pipe, "colour_guidance", None)
+    with colour_guidance.scale(pipe.scheduler, guidance) if colour_guidance else contextlib.nullcontext():
+        for t in pipe.scheduler.timesteps:
+            model_input = torch.cat([latents] * 2) if cfg else latents
+            model_input = pipe.scheduler.scale_model_input(model_input, t)
+            mark("scheduler and noise")
+            noise = pipe.unet(model_input, t, encoder_hidden_states=context, return_dict=False)[0]
+            mark("unet")
+            if cfg:
+                uncond, cond = noise.chunk(2)
+                noise = uncond + guidance * (cond - uncond)
+            mark("guidance arithmetic")
+            latents = pipe.scheduler.step(noise, t, latents, return_dict=False)[0]
+            mark("scheduler and noise")
     decoded = pipe.vae.decode(latents / pipe.vae.config.scaling_factor, return_dict=False)[0]
     mark("vae decode")
     out = pipe.image_processor.postprocess(decoded, output_type="np")
