@@ -38,8 +38,11 @@ def predictions(seed: int = 0):
     sample = torch.randn(2, 4, 8, 8, generator=g)
     structure = torch.randn(2, 4, 8, 8, generator=g) * 0.3
     structure -= structure.mean((2, 3), keepdim=True)  # detail only: the picture's mean is the colour below
-    grey_latent = torch.linalg.lstsq(torch.tensor(MAP.factors).T, torch.full((3,), 0.1)).solution
-    warm_latent = torch.linalg.lstsq(torch.tensor(MAP.factors).T, torch.tensor([0.5, 0.2, -0.2])).solution
+    # The latents of a mid-grey and a warm picture (the pseudo-inverse: torch.linalg.lstsq leaves the
+    # unread fourth channel of an underdetermined system to chance on the CPU).
+    to_latent = torch.linalg.pinv(torch.tensor(MAP.factors))
+    grey_latent = torch.full((3,), 0.1) @ to_latent
+    warm_latent = torch.tensor([0.5, 0.2, -0.2]) @ to_latent
     # picture = ALPHA · sample − SIGMA · v  ⇒  v = (ALPHA · sample − picture) / SIGMA
     cond = (ALPHA * sample - (grey_latent[None, :, None, None] + structure)) / SIGMA
     uncond = (ALPHA * sample - (warm_latent[None, :, None, None] + 0.5 * structure)) / SIGMA
