@@ -68,7 +68,7 @@ def main() -> None:
         print(f"  colour-keeping / plain guidance: {statistics.median(plain) / statistics.median(without_colour):.3f}×")
 
 
-def direct_pipeline_seconds(args, size) -> tuple[list[float], list[float]]:
+def direct_pipeline_seconds(args, size) -> tuple[list[float], list[float], list[float]]:
     """The same request without HTTP: loader, size resolution and pipeline exactly as the server;
     then the loaded diffusers pipeline called plainly (what the engine adds: seeds per image, the
     progress callback, the NaN/black check, the final resize)."""
@@ -99,7 +99,7 @@ def direct_pipeline_seconds(args, size) -> tuple[list[float], list[float]]:
     colour_guidance = getattr(model.text2img, "colour_guidance", None)
     for i in range(args.requests):  # alternating, so that both see the same machine
         for runs, hook in ((plain, colour_guidance), (without_colour, None)):
-            if hook is None and colour_guidance is None:
+            if runs is without_colour and colour_guidance is None:
                 continue
             model.text2img.colour_guidance = hook
             started = time.perf_counter()

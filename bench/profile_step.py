@@ -76,7 +76,7 @@ def bare_loop(pipe, prompt: str, width: int, height: int, steps: int, guidance: 
     # A model card's colour-keeping guidance (engine/guidance.py) hooks the UNet for the length of a
     # pipeline call; here, of the loop (its time counts in "unet").
     colour_guidance = getattr(pipe, "colour_guidance", None)
-    with colour_guidance.scale(pipe.scheduler, guidance) if colour_guidance else contextlib.nullcontext():
+    with colour_guidance.during(pipe, guidance) if colour_guidance else contextlib.nullcontext():
         for t in pipe.scheduler.timesteps:
             model_input = torch.cat([latents] * 2) if cfg else latents
             model_input = pipe.scheduler.scale_model_input(model_input, t)

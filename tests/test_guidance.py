@@ -74,6 +74,8 @@ def test_a_grey_caption_stays_grey_where_plain_guidance_turns_it_blue():
     [
         ({"chroma": 1.5}, r"colour_guidance.chroma must be a number in \[0, 1\], got 1.5"),
         ({"chroma": "all"}, r"colour_guidance.chroma must be a number in \[0, 1\], got 'all'"),
+        (["chroma"], r"colour_guidance must be an object like \{\"chroma\": 1.0\}, got \['chroma'\]"),
+        (True, r"colour_guidance must be an object like .*, got True"),
         ({"strength": 1}, r"unknown fields \['strength'\]"),
     ],
 )
@@ -81,6 +83,19 @@ def test_a_card_setting_out_of_range_is_refused_by_name(tiny_sd, tmp_path, entry
     folder = with_card(tiny_sd, tmp_path, entry)
     with pytest.raises(ModelLoadError, match=message):
         load_model(settings_from_env(SD_MODEL_ID=str(folder)))
+
+
+def test_an_sdxl_card_asking_for_colour_guidance_is_refused(tiny_sdxl, tmp_path):
+    folder = Path(shutil.copytree(tiny_sdxl, tmp_path / "sdxl"))
+    (folder / "aura.json").write_text(json.dumps({"colour_guidance": {"chroma": 1.0}}))
+    with pytest.raises(ModelLoadError, match="colour_guidance needs a Stable Diffusion 1.x/2.x model"):
+        load_model(settings_from_env(SD_MODEL_ID=str(folder)))
+
+
+def test_the_engine_reads_brightness_as_the_world_and_its_checks_do():
+    from training import world
+
+    assert LUMA == world.LUMA
 
 
 def with_card(tiny_sd: str, tmp_path: Path, colour_guidance: dict | None) -> Path:
@@ -110,7 +125,7 @@ def test_the_pipelines_run_the_card_guidance_through_the_shared_unet(tiny_sd, tm
     t = torch.tensor(500)
     with torch.no_grad():
         raw = unet(sample, t, encoder_hidden_states=text, return_dict=False)[0]
-        with kept.text2img.colour_guidance.scale(scheduler, 4.0):
+        with kept.text2img.colour_guidance.during(kept.text2img, 4.0):
             hooked = unet(sample, t, encoder_hidden_states=text, return_dict=False)[0]
     uncond, cond = raw.chunk(2)
     alpha_bar = float(scheduler.alphas_cumprod[500])
@@ -128,6 +143,7 @@ def test_the_pipelines_run_the_card_guidance_through_the_shared_unet(tiny_sd, tm
     # little, but they differ only if the hook ran (the same weights on the CPU are otherwise bit-identical).
     assert np.abs(render(kept, 20.0) - render(plain, 20.0)).max() > 0
     assert np.abs(render(kept, 1.0) - render(plain, 1.0)).max() < 1e-3  # no guidance: nothing to keep
+    assert not unet._forward_hooks  # hooked for the length of a call only
 
     def refined(model):
         request = RefinementRequest(prompt="grey", images=[gradient_image(64, 64)], strength=0.6, steps=3,

@@ -70,13 +70,16 @@ def patch(pipe, guidance: float, mean_guidance: float, card: dict, split_luma: b
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=MODEL)
-    parser.add_argument("--plain", action="store_true", help="plain classifier-free guidance")
-    parser.add_argument("--chroma", type=float, help="colour-keeping guidance with this chroma")
-    parser.add_argument("--mean-guidance", type=float, help="the earlier mean-scaled guidance")
-    parser.add_argument("--split-luma", action="store_true")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--plain", action="store_true", help="plain classifier-free guidance")
+    which.add_argument("--chroma", type=float, help="colour-keeping guidance with this chroma")
+    which.add_argument("--mean-guidance", type=float, help="the earlier mean-scaled guidance")
+    parser.add_argument("--split-luma", action="store_true", help="with --mean-guidance: its brightness guided")
     parser.add_argument("--scenes", type=int, default=96, help="validation captions (validation only)")
     parser.add_argument("evaluation", choices=("moods", "old", "validation"))
     args = parser.parse_args()
+    if args.split_luma and args.mean_guidance is None:
+        parser.error("--split-luma goes with --mean-guidance")
     torch.set_num_threads(2)
     card = json.loads((args.model / "aura.json").read_text())
     loader = first_eval.load_pipeline
@@ -86,7 +89,7 @@ def main() -> None:
         colour_guidance = False if args.plain else {"chroma": args.chroma} if args.chroma is not None else True
 
     def load(*a, **k):
-        pipe, steps, guidance, size = loader(*a, colour_guidance=colour_guidance, **k)
+        pipe, steps, guidance, size = loader(*a, **{**k, "colour_guidance": colour_guidance})
         if args.mean_guidance is not None:
             patch(pipe, guidance, args.mean_guidance, card, args.split_luma)
         return pipe, steps, guidance, size

@@ -234,7 +234,7 @@ def load_pipeline(model_dir: Path, steps: int | None = None, guidance: float | N
     card = json.loads((model_dir / "aura.json").read_text())
     pipe = guided_pipeline_classes()[0].from_pretrained(model_dir, torch_dtype=torch.float32, use_safetensors=True)
     pipe.set_progress_bar_config(disable=True)
-    entry = card.get("colour_guidance") if colour_guidance is True else colour_guidance or None
+    entry = card.get("colour_guidance") if colour_guidance is True else None if colour_guidance is False else colour_guidance
     if entry is not None:
         ColourGuidance(LatentRGB.from_card(card["latent_rgb"]), ColourGuidanceConfig.from_card(entry)).attach(pipe)
     steps = card["default_steps"] if steps is None else steps

@@ -1,8 +1,9 @@
 """Compare inference settings on a validation set of the world's own mood captions, not on the evaluation.
 
-    python -m training.validate_settings [--model DIR] [--scenes 96] 5:0 3:0 5:0.7 3:0.7
+    python -m training.validate_settings [--model DIR] [--scenes 96] [--plain] 5:0 3:0 5:0.7 3:0.7
 
-Each setting is ``guidance:guidance_rescale``. The validation scenes are random mood scenes of the
+Each setting is ``guidance:guidance_rescale``, run with the model card's guidance (aura-tiny's:
+colour-keeping, ``engine/guidance.py``) or, with ``--plain``, plain classifier-free guidance. The validation scenes are random mood scenes of the
 world (seed 4242) whose own render passes the checks of what their words promise, as the training
 data's do; each caption is drawn with 2 seeds and checked as ``looks.py`` defines (the scene by the
 family judge). Each setting also prints how far the model's pictures drift from the world's own picture
@@ -43,9 +44,9 @@ def validation_set(count: int, seed: int = 4242) -> list[tuple[str, object, dict
     return items
 
 
-def compare(model: Path, scenes: int, settings: list[tuple[float, float]]) -> None:
+def compare(model: Path, scenes: int, settings: list[tuple[float, float]], plain: bool = False) -> None:
     """Print each (guidance, guidance_rescale) setting's checks and drift on ``scenes`` validation captions."""
-    pipe, steps, _, size = load_pipeline(model)
+    pipe, steps, _, size = load_pipeline(model, colour_guidance=not plain)
     judge = load_family_judge()
     items = validation_set(scenes)
     for guidance, rescale in settings:
@@ -70,9 +71,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--scenes", type=int, default=96)
+    parser.add_argument("--plain", action="store_true", help="plain classifier-free guidance, not the card's")
     parser.add_argument("settings", nargs="+", help="guidance:guidance_rescale, e.g. 5:0")
     args = parser.parse_args()
-    compare(args.model, args.scenes, [tuple(map(float, setting.split(":"))) for setting in args.settings])
+    compare(args.model, args.scenes, [tuple(map(float, setting.split(":"))) for setting in args.settings], args.plain)
 
 
 if __name__ == "__main__":

@@ -19,10 +19,10 @@ a muted one keeps its own strength; "red" against "orange" still differs in hue 
 makes it. The mechanism is a forward hook on the UNet (shared by the text-to-image and image-to-image
 pipelines) that rewrites the unconditional half of its output, so that the pipeline's own
 ``uncond + g · (cond − uncond)`` comes out as the guidance above; the pipelines in
-:func:`guided_pipeline_classes` tell it ``g`` for the length of each call. It is a model-card
+:func:`guided_pipeline_classes` hook their UNet, with the call's ``g``, for the length of each call. It is a model-card
 setting (``aura.json``: ``"colour_guidance": {"chroma": 1.0}``), measured for aura-tiny by
 ``training/compare_guidance.py`` (reading colour over 2 × 2 or 4 × 4 cells instead of the whole picture
-scored no better there).
+scored within the evaluation's noise of it, lower on hue).
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ class ColourGuidanceConfig:
     @classmethod
     def from_card(cls, entry: dict) -> ColourGuidanceConfig:
         """From an ``aura.json`` entry; raises ``ValueError`` naming the field that is out of range."""
+        if not isinstance(entry, dict):
+            raise ValueError(f'colour_guidance must be an object like {{"chroma": 1.0}}, got {entry!r}')
         unknown = set(entry) - {"chroma"}
         if unknown:
             raise ValueError(f"colour_guidance has unknown fields {sorted(unknown)}; known: chroma")
@@ -108,39 +110,43 @@ def _colour_maps(latent_rgb: LatentRGB, device: torch.device):
 
 
 class ColourGuidance:
-    """The UNet hook. ``scale(pipe, g)`` sets the guidance and noise schedule for one pipeline call;
-    outside such a call (or at ``g ≤ 1``, where the pipelines do not guide) the UNet is left alone."""
+    """The guidance a pipeline of :func:`guided_pipeline_classes` runs: ``during(pipe, g)`` hooks the
+    pipeline's UNet for one call (whatever module ``pipe.unet`` is then, compiled or not); outside a
+    call, or where the pipeline does not guide (g ≤ 1, or a UNet conditioned on ``g`` itself), the
+    UNet is left alone."""
 
     def __init__(self, latent_rgb: LatentRGB, config: ColourGuidanceConfig):
         self.latent_rgb = latent_rgb
         self.config = config
-        self._call: tuple[float, torch.Tensor, str] | None = None
 
     def attach(self, *pipelines) -> ColourGuidance:
-        """Hook the UNet that ``pipelines`` (of :func:`guided_pipeline_classes`) share."""
-        unet = pipelines[0].unet
-        if any(pipe.unet is not unet for pipe in pipelines) or any(not isinstance(pipe, _Guided) for pipe in pipelines):
-            raise ValueError("colour guidance needs pipelines of guided_pipeline_classes() sharing one UNet")
-        unet.register_forward_hook(self._hook, with_kwargs=True)
+        """Give ``pipelines`` (of :func:`guided_pipeline_classes`) this guidance."""
         for pipe in pipelines:
+            if not isinstance(pipe, _Guided):
+                raise ValueError("colour guidance needs pipelines of guided_pipeline_classes()")
+            prediction = pipe.scheduler.config.get("prediction_type", "epsilon")
+            if prediction not in PREDICTIONS:
+                raise ValueError(f"colour guidance needs a model predicting one of {PREDICTIONS}, got {prediction!r}")
             pipe.colour_guidance = self
         return self
 
     @contextmanager
-    def scale(self, scheduler, guidance: float) -> Iterator[None]:
-        prediction = scheduler.config.get("prediction_type", "epsilon")
-        if prediction not in PREDICTIONS:
-            raise ValueError(f"colour guidance needs a scheduler predicting one of {PREDICTIONS}, got {prediction!r}")
-        self._call = (float(guidance), scheduler.alphas_cumprod, prediction)
+    def during(self, pipe, guidance: float) -> Iterator[None]:
+        if guidance <= 1 or pipe.unet.config.get("time_cond_proj_dim") is not None:  # no doubled batch to guide
+            yield
+            return
+        alphas_cumprod = pipe.scheduler.alphas_cumprod
+        prediction = pipe.scheduler.config.get("prediction_type", "epsilon")
+        handle = pipe.unet.register_forward_hook(
+            lambda module, args, kwargs, output: self._rewrite(args, kwargs, output, float(guidance), alphas_cumprod, prediction),
+            with_kwargs=True,
+        )
         try:
             yield
         finally:
-            self._call = None
+            handle.remove()
 
-    def _hook(self, module, args, kwargs, output):
-        if self._call is None or self._call[0] <= 1:
-            return output
-        guidance, alphas_cumprod, prediction = self._call
+    def _rewrite(self, args, kwargs, output, guidance: float, alphas_cumprod: torch.Tensor, prediction: str):
         sample = args[0] if args else kwargs["sample"]
         timestep = args[1] if len(args) > 1 else kwargs["timestep"]
         prediction_out = output[0] if isinstance(output, tuple) else output.sample
@@ -166,7 +172,7 @@ class _Guided:
     def __call__(self, *args, guidance_scale: float = 7.5, **kwargs):
         if self.colour_guidance is None:
             return super().__call__(*args, guidance_scale=guidance_scale, **kwargs)
-        with self.colour_guidance.scale(self.scheduler, guidance_scale):
+        with self.colour_guidance.during(self, guidance_scale):
             return super().__call__(*args, guidance_scale=guidance_scale, **kwargs)
 
 

@@ -452,9 +452,12 @@ def load_model(settings: Settings, model_id: str | None = None) -> LoadedModel:
         optimizations["upscale"] = "lanczos from native size"
     optimizations["colour_guidance"] = profile.colour_guidance is not None
     if profile.colour_guidance is not None:
-        ColourGuidance(profile.latent_rgb, profile.colour_guidance).attach(
-            *(pipe for pipe in (text2img, img2img) if pipe.unet is text2img.unet)
-        )
+        try:
+            ColourGuidance(profile.latent_rgb, profile.colour_guidance).attach(
+                *(pipe for pipe in (text2img, img2img) if pipe.unet is text2img.unet)
+            )
+        except ValueError as error:
+            raise ModelLoadError(f"{AURA_MODEL_CARD}: {error}") from None
         optimizations["colour_guidance_chroma"] = profile.colour_guidance.chroma
     loaded = LoadedModel(
         profile=profile,
