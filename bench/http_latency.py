@@ -97,10 +97,9 @@ def direct_pipeline_seconds(args, size) -> tuple[list[float], list[float], list[
         times.append(time.perf_counter() - started)
     plain, without_colour = [], []
     colour_guidance = getattr(model.text2img, "colour_guidance", None)
+    modes = [(plain, colour_guidance)] + ([(without_colour, None)] if colour_guidance else [])
     for i in range(args.requests):  # alternating, so that both see the same machine
-        for runs, hook in ((plain, colour_guidance), (without_colour, None)):
-            if runs is without_colour and colour_guidance is None:
-                continue
+        for runs, hook in modes:
             model.text2img.colour_guidance = hook
             started = time.perf_counter()
             model.text2img(args.prompt, width=width, height=height, num_inference_steps=request.steps,

@@ -28,7 +28,7 @@ scored within the evaluation's noise of it, lower on hue).
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cache
 from typing import Iterator
@@ -170,9 +170,7 @@ class _Guided:
     colour_guidance: ColourGuidance | None = None
 
     def __call__(self, *args, guidance_scale: float = 7.5, **kwargs):
-        if self.colour_guidance is None:
-            return super().__call__(*args, guidance_scale=guidance_scale, **kwargs)
-        with self.colour_guidance.during(self, guidance_scale):
+        with self.colour_guidance.during(self, guidance_scale) if self.colour_guidance else nullcontext():
             return super().__call__(*args, guidance_scale=guidance_scale, **kwargs)
 
 

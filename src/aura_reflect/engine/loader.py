@@ -204,8 +204,8 @@ def build_profile(
         raise ModelLoadError(f"{AURA_MODEL_CARD}: latent_rgb is invalid ({error})") from None
     colour_guidance = None
     if "colour_guidance" in card:
-        if family != "sd" or latent_rgb is None:
-            raise ModelLoadError(f"{AURA_MODEL_CARD}: colour_guidance needs a Stable Diffusion 1.x/2.x model with latent_rgb")
+        if family != "sd":  # an SD model always has latent_rgb: its card's, else its family's
+            raise ModelLoadError(f"{AURA_MODEL_CARD}: colour_guidance needs a Stable Diffusion 1.x/2.x model")
         try:
             colour_guidance = ColourGuidanceConfig.from_card(card["colour_guidance"])
         except (TypeError, ValueError) as error:
