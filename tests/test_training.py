@@ -24,7 +24,7 @@ from training import world
 from training.eval import eval_prompts
 from training.eval_moods import ENGLISH, SPANISH, filler_prompts, mood_prompts
 from training.tokenizer import save_tokenizer
-from training.train import SMOKE, Config, snapshot, train
+from training.train import SMOKE, Checkpoints, Config, snapshot, train
 
 from .helpers import EngineServer, decode_png, settings_from_env
 
@@ -74,6 +74,20 @@ def _checkpoint_stage(folder: Path) -> tuple[str, int] | None:
     return None
 
 
+def _kill_at_checkpoint(command: list[str], folder: Path, stage: str) -> None:
+    """Start ``command`` and kill it (SIGKILL, no chance to tidy up) once it has saved a checkpoint of ``stage``."""
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    try:
+        while (saved := _checkpoint_stage(folder)) is None or saved[0] != stage:
+            assert process.poll() is None, "the run ended before it could be interrupted"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+
 def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path):
     """Kill a smoke run inside the UNet stage, run the same command again: it resumes from its
     checkpoint and ends with exactly the weights of a run that was never stopped."""
@@ -83,16 +97,7 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path):
     assert whole.returncode == 0, whole.stdout[-2000:] + whole.stderr[-2000:]
 
     out = tmp_path / "resumed"
-    process = subprocess.Popen(command + ["--out", str(out)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 600
-    try:
-        while (stage := _checkpoint_stage(tmp_path / "ckpt")) is None or stage[0] != "unet":
-            assert process.poll() is None, "the run ended before it could be interrupted"
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+    _kill_at_checkpoint(command + ["--out", str(out)], tmp_path / "ckpt", "unet")
     assert not (out / "model_index.json").exists()
 
     # The run in progress can be looked at: its last checkpoint's EMA weights, saved as a model.
@@ -135,9 +140,68 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path):
     assert (tmp_path / "from-gpu" / "model_index.json").is_file()
 
 
-def test_a_checkpoint_of_another_config_is_refused(tmp_path):
-    from training.train import Checkpoints
+def test_the_tune_stage_alone_ends_as_the_whole_run_and_resumes(tmp_path):
+    """``--from-base`` runs only the tune stage, from a model the earlier stages saved: from the
+    same base it ends with exactly the whole command's weights (the tune starts from the base as
+    saved, in both), and a run killed inside the tune resumes there to the same weights."""
+    whole = subprocess.run([sys.executable, "-m", "training.train", "--smoke", "--checkpoints", str(tmp_path / "ckpt-whole"),
+                            "--out", str(tmp_path / "whole")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert whole.returncode == 0, whole.stdout[-2000:] + whole.stderr[-2000:]
+    base = tmp_path / "base"
+    train(Config(**{**SMOKE, "tune_steps": 0}), base)
+    assert "tune" not in json.loads((base / "aura.json").read_text())["training"]
 
+    command = [sys.executable, "-m", "training.train", "--smoke", "--from-base", str(base),
+               "--checkpoints", str(tmp_path / "ckpt"), "--out", str(tmp_path / "tuned")]
+    _kill_at_checkpoint(command, tmp_path / "ckpt", "tune")
+    snap = snapshot(Config(**SMOKE), tmp_path / "ckpt", tmp_path / "snap")  # a tune in progress, as a model
+    assert snap["training"]["snapshot_of"].startswith("2-tune-") and snap["latent_rgb"] == json.loads(
+        (base / "aura.json").read_text())["latent_rgb"]
+
+    resumed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    assert ": stage tune" in resumed.stdout
+    card = json.loads((tmp_path / "tuned" / "aura.json").read_text())
+    assert card["training"]["tune"]["from"] == str(base.resolve()) and card["training"]["resumed"] == 1
+    assert card["latent_rgb"] == json.loads((tmp_path / "whole" / "aura.json").read_text())["latent_rgb"]
+    for part in ("unet/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors",
+                 "vae/diffusion_pytorch_model.safetensors"):
+        a, b = load_file(tmp_path / "whole" / part), load_file(tmp_path / "tuned" / part)
+        assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a), part
+    base_unet, tuned_unet = (load_file(d / "unet" / "diffusion_pytorch_model.safetensors") for d in (base, tmp_path / "tuned"))
+    assert any((base_unet[k] != tuned_unet[k]).any() for k in base_unet)  # the tune changed the UNet
+
+    # A leftover checkpoint of another stage is not silently tuned over.
+    Checkpoints(tmp_path / "other", Config(**SMOKE)).save({"x": torch.zeros(1)},
+                                                           {"stage": "unet", "step": 2, "rows": [], "elapsed": 1.0})
+    with pytest.raises(SystemExit, match="checkpoint of the unet stage"):
+        train(Config(**SMOKE), tmp_path / "x", checkpoint_dir=tmp_path / "other", base=base)
+
+
+def test_config_fields_are_set_from_the_command_line_by_name_and_type():
+    from training.train import config_overrides
+
+    assert config_overrides(["tune_steps=2_000", "tune_styled=0", "vae_bf16=false"]) == {
+        "tune_steps": 2000, "tune_styled": 0.0, "vae_bf16": False}
+    for bad in ("tune_step=3", "tune_steps=many", "tune_steps", "seed=1", "vae_bf16=maybe"):
+        with pytest.raises(SystemExit, match="--set"):
+            config_overrides([bad])
+
+
+def test_the_tune_stage_draws_fresh_scenes_that_name_a_colour_over_a_style():
+    from training.train import tune_jobs, scene_jobs
+
+    cfg = Config(tune_scenes=400)
+    jobs = tune_jobs(cfg)
+    assert min(j[0] for j in jobs) >= max(j[0] for j in scene_jobs(Config(scenes=50))) and jobs[0][0] == cfg.scenes
+    assert 0.4 < sum(j[4] for j in jobs) / len(jobs) < 0.6
+    rng = random.Random(1)
+    for _ in range(200):
+        scene = world.sample_mood(rng, styled=True)
+        assert scene.style and scene.named and scene.main.name == scene.named[0]
+
+
+def test_a_checkpoint_of_another_config_is_refused(tmp_path):
     Checkpoints(tmp_path, Config(**SMOKE)).save({"x": torch.zeros(1)}, {"stage": "vae", "step": 2})
     with pytest.raises(SystemExit, match="another config"):
         Checkpoints(tmp_path, Config(**{**SMOKE, "seed": 1})).load()
@@ -150,8 +214,6 @@ def test_a_checkpoint_from_before_a_config_field_existed_resumes_at_its_default(
     from dataclasses import asdict
 
     from safetensors.torch import save_file
-
-    from training.train import Checkpoints
 
     older = asdict(Config(**SMOKE))
     del older["vae_bf16"]  # as a save written before the field was added
@@ -167,8 +229,6 @@ def test_a_checkpoint_from_before_a_config_field_existed_resumes_at_its_default(
 def test_checkpoints_are_committable_shards_and_keep_only_the_last_whole_save(tmp_path):
     """A large save is split into shards under the size limit and loads back whole; an unfinished
     save (.tmp) is never resumed from; a newer save replaces the older one."""
-    from training.train import Checkpoints
-
     checkpoints = Checkpoints(tmp_path, Config(**SMOKE))
     checkpoints.SHARD_BYTES = 1000
     tensors = {f"w{i}": torch.full((100,), float(i)) for i in range(5)}  # 400 bytes each

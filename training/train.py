@@ -4,10 +4,9 @@
     python -m training.train --device cuda         # the same config and seed on a GPU
     python -m training.train --smoke --out /tmp/x  # a handful of steps, for tests
     python -m training.train --snapshot /tmp/snap  # the model at the last checkpoint, to evaluate a run in progress
+    python -m training.train --from-base DIR       # only the tune stage, from a model the stages before it saved
 
-The shipped v2 weights came from this command with ``unet_steps=7_000`` (commit 213c4b0; 9,359 s of
-training on CPU); the config now asks 14,000 on the v4 world, a run in progress (docs/models.md,
-"Training").
+Which commit and device made the shipped weights: docs/models.md, "Training".
 
 Stages: render a captioned dataset (``world.py``, words from ``vocabulary.py``; only pictures that
 show what their words promise, as ``looks.py`` checks them) → learn the BPE
@@ -15,7 +14,9 @@ tokenizer → train the VAE (factor 8, 128 px) → encode the dataset to latents
 text encoder together (v objective on a zero-terminal-SNR schedule, 10% empty captions for
 classifier-free guidance, real unknown words inserted and words dropped, EMA weights) →
 ``save_pretrained`` a StableDiffusionPipeline plus ``aura.json`` (native sizes, defaults and
-live-preview factors for the engine).
+live-preview factors for the engine). With ``tune_steps`` (none by default) that is the base model:
+the tune stage loads it back as saved, trains the UNet and text encoder on at a low rate on fresh
+scenes, and saves the model again; ``--from-base`` runs that stage alone, to the same weights.
 
 Every ``checkpoint_every`` steps the run saves itself under ``--checkpoints`` (weights, EMA,
 optimizer moments, random generator states, the loss log); run the same command again after any
@@ -85,7 +86,16 @@ class Config:
     # with bf16 autocast, the UNet's 1.13× faster in channels-last (bf16 made it slower; it stays fp32).
     channels_last: bool = True
     vae_bf16: bool = True
-    checkpoint_every: int = 500  # steps between checkpoints, in both stages
+    # The tune stage: the finished model trained on at a low rate on fresh scenes, ``tune_styled`` of them
+    # a style with its own palette and a named colour the picture takes instead ("melancholic grey
+    # winter" drew the palette's navy). 0 steps, the default: the model is the UNet stage's. The runs
+    # tried (docs/models.md, "The tune stage") kept none: the shipped model has no tune.
+    tune_scenes: int = 12_000
+    tune_styled: float = 0.5
+    tune_steps: int = 0
+    tune_lr: float = 5e-5  # v4's UNet stage ended at 4e-5
+    tune_warmup: int = 100
+    checkpoint_every: int = 500  # steps between checkpoints, in every stage
 
 
 # Native shapes (width, height) per aspect ratio: short side 128, long side a multiple of 8 (diffusers
@@ -109,7 +119,8 @@ WORDS = ROOT / "training" / "data" / "words.txt"  # Debian's wamerican, 3-10 low
 
 
 # --- data ------------------------------------------------------------------------------------
-def sample_shown(rng: random.Random, width: int, height: int) -> tuple[world.Scene, np.ndarray, int]:
+def sample_shown(rng: random.Random, width: int, height: int, styled: bool = False
+                 ) -> tuple[world.Scene, np.ndarray, int]:
     """A scene whose picture shows what its words promise (looks.py: each named colour on at least
     10% of the picture; dark, light, muted, vivid, warm, cool as said), so a word always means what a
     person sees. About one scene in four is drawn again: a named colour that night or a grade hid,
@@ -117,16 +128,16 @@ def sample_shown(rng: random.Random, width: int, height: int) -> tuple[world.Sce
     draws = 0
     while True:
         draws += 1
-        scene = world.sample_scene(rng)
+        scene = world.sample_mood(rng, styled=True) if styled else world.sample_scene(rng)
         pixels = world.render(scene, width, height, seed=rng.randrange(2**31))
         if looks.shows(scene, pixels):
             return scene, pixels, draws
 
 
 def _render_one(args):
-    index, seed, shape_key, captions_per_scene = args
+    index, seed, shape_key, captions_per_scene, *styled = args
     rng = random.Random(seed * 1_000_003 + index)
-    scene, pixels, _ = sample_shown(rng, *TRAIN_SIZES[shape_key])
+    scene, pixels, _ = sample_shown(rng, *TRAIN_SIZES[shape_key], styled=bool(styled and styled[0]))
     captions = [world.caption(scene, rng) for _ in range(captions_per_scene)]
     return shape_key, (pixels * 255 + 0.5).astype(np.uint8), captions
 
@@ -145,6 +156,18 @@ def scene_jobs(cfg: Config) -> list[tuple[int, int, str, int]]:
     return [
         (i, cfg.seed, "1:1" if rng.random() < SQUARE_SHARE else rng.choice(others), cfg.captions_per_scene)
         for i in range(cfg.scenes)
+    ]
+
+
+def tune_jobs(cfg: Config) -> list[tuple[int, int, str, int, bool]]:
+    """The tune stage's scenes: indices after the dataset's (scenes it never drew), shapes as it
+    spreads them, ``tune_styled`` of them a style with a named colour (world.sample_mood)."""
+    rng = random.Random(cfg.seed + 100)
+    others = [key for key in TRAIN_SIZES if key != "1:1"]
+    return [
+        (cfg.scenes + i, cfg.seed, "1:1" if rng.random() < SQUARE_SHARE else rng.choice(others),
+         cfg.captions_per_scene, rng.random() < cfg.tune_styled)
+        for i in range(cfg.tune_scenes)
     ]
 
 
@@ -276,7 +299,7 @@ OBJECTIVES = {
 
 
 # --- checkpoints: a folder per save, of safetensors shards, renamed into place when complete ------
-STAGES = ("vae", "unet")
+STAGES = ("vae", "unet", "tune")
 
 
 class Checkpoints:
@@ -527,16 +550,26 @@ def encode_latents(vae, data: dict[str, dict], device) -> dict[str, torch.Tensor
     return latents
 
 
-def train_unet(unet, text_encoder, tokenizer, latents, data, cfg: Config, run: "Run", distractors: list[str]) -> float:
+def unet_schedule(cfg: Config, stage: str) -> tuple[int, float, int, int]:
+    """(steps, peak learning rate, warmup steps, seed) of a stage that trains the UNet and text encoder."""
+    if stage == "unet":
+        return cfg.unet_steps, cfg.unet_lr, cfg.warmup, cfg.seed
+    return cfg.tune_steps, cfg.tune_lr, cfg.tune_warmup, cfg.seed + 100
+
+
+def train_unet(unet, text_encoder, tokenizer, latents, data, cfg: Config, run: "Run", distractors: list[str],
+               stage: str = "unet") -> float:
+    """The UNet and text encoder trained together from where they stand; ends with their EMA weights."""
     device = run.device
+    steps, base_lr, warmup, seed = unet_schedule(cfg, stage)
     noise_scheduler = make_noise_scheduler(cfg)
     alphas = noise_scheduler.alphas_cumprod
     snr = (alphas / (1 - alphas)).to(device)
     v_prediction = noise_scheduler.config.prediction_type == "v_prediction"
-    gen = torch.Generator().manual_seed(cfg.seed + 2)  # which latents (read on the host)
-    noise_gen = torch.Generator(device).manual_seed(cfg.seed + 6)  # noise and timesteps, on the device
-    rng = random.Random(cfg.seed + 3)
-    np_rng = np.random.default_rng(cfg.seed + 4)
+    gen = torch.Generator().manual_seed(seed + 2)  # which latents (read on the host)
+    noise_gen = torch.Generator(device).manual_seed(seed + 6)  # noise and timesteps, on the device
+    rng = random.Random(seed + 3)
+    np_rng = np.random.default_rng(seed + 4)
     keys = sorted(latents)
     weights = np.array([len(latents[k]) for k in keys], dtype=np.float64)
     weights /= weights.sum()
@@ -544,10 +577,10 @@ def train_unet(unet, text_encoder, tokenizer, latents, data, cfg: Config, run: "
     memory = memory_format(cfg)
     unet.to(memory_format=memory)
     params = list(unet.parameters()) + list(text_encoder.parameters())
-    opt = make_optimizer(params, cfg.unet_lr, 0.01, device)
+    opt = make_optimizer(params, base_lr, 0.01, device)
     ema_unet, ema_text = Ema(unet), Ema(text_encoder)
     start, recent = 0, Losses()
-    resumed = run.resume_stage("unet")
+    resumed = run.resume_stage(stage)
     if resumed:
         tensors, state = resumed
         unet.load_state_dict(take("unet", tensors))
@@ -557,15 +590,15 @@ def train_unet(unet, text_encoder, tokenizer, latents, data, cfg: Config, run: "
                 ema.state[k].copy_(v)
         load_optimizer(opt, tensors, state["param_groups"], device)
         gen.set_state(tensors["gen"])
-        restore_device_generator(noise_gen, tensors, state, cfg.seed + 6)
+        restore_device_generator(noise_gen, tensors, state, seed + 6)
         rng.setstate(_tuple_state(state["rng"]))
         np_rng.bit_generator.state = state["np_rng"]
         start, recent = state["step"], Losses(state["recent"])
     unet.train()
     text_encoder.train()
-    for step in range(start, cfg.unet_steps):
+    for step in range(start, steps):
         for group in opt.param_groups:
-            group["lr"] = lr_at(step, cfg.unet_steps, cfg.unet_lr, cfg.warmup)
+            group["lr"] = lr_at(step, steps, base_lr, warmup)
         key = keys[np_rng.choice(len(keys), p=weights)]
         pool = latents[key]
         idx = torch.randint(0, len(pool), (cfg.unet_batch,), generator=gen)
@@ -609,11 +642,11 @@ def train_unet(unet, text_encoder, tokenizer, latents, data, cfg: Config, run: "
         ema_unet.update(decay)
         ema_text.update(decay)
         recent.add(mse.mean())
-        if step % 100 == 0 or step == cfg.unet_steps - 1:
-            run.log("unet", step, recent.mean())
-        if (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.unet_steps:
+        if step % 100 == 0 or step == steps - 1:
+            run.log(stage, step, recent.mean())
+        if (step + 1) % cfg.checkpoint_every == 0 and step + 1 < steps:
             tensors, groups = optimizer_tensors(opt)
-            run.save("unet", step + 1, {
+            run.save(stage, step + 1, {
                 **module_tensors("unet", unet), **module_tensors("text", text_encoder),
                 **module_tensors("ema_unet", ema_unet.state), **module_tensors("ema_text", ema_text.state),
                 **tensors, "gen": gen.get_state(), "noise_gen": noise_gen.get_state(),
@@ -732,8 +765,7 @@ def make_pipeline(vae, text_encoder, tokenizer, unet, cfg: Config):
 PREVIEW_FIT_SCENES = 512  # the first square scenes: the live previews' latent → RGB map is fitted on them
 
 
-def save_model(out: Path, vae, text_encoder, tokenizer, unet, training: dict,
-               latents: dict[str, torch.Tensor], data: dict[str, dict], cfg: Config) -> dict:
+def save_model(out: Path, vae, text_encoder, tokenizer, unet, training: dict, latent_rgb: dict, cfg: Config) -> dict:
     """``save_pretrained`` the pipeline (fp16) with ``aura.json``; returns the latter."""
     pipe = make_pipeline(vae, text_encoder, tokenizer, unet, cfg)
     pipe.to("cpu", torch.float16)  # halves the shipped size; the engine loads it back in fp32 on CPU
@@ -747,17 +779,44 @@ def save_model(out: Path, vae, text_encoder, tokenizer, unet, training: dict,
         "default_guidance": DEFAULT_GUIDANCE,
         "colour_guidance": COLOUR_GUIDANCE,
         "training": training,
+        "latent_rgb": latent_rgb,
     }
-    # The live previews' latent → RGB map for this VAE (training/latent_rgb.py).
-    fit = PREVIEW_FIT_SCENES
-    preview_map, preview_error = fit_latent_rgb(latents["1:1"][:fit].cpu(), to_tensor(data["1:1"]["images"][:fit]))
-    summary["latent_rgb"] = {**preview_map.as_card(), "mean_abs_error_8bit": round(preview_error, 2)}
     (out / "aura.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
 
 
+def preview_map(latents: dict[str, torch.Tensor], data: dict[str, dict]) -> dict:
+    """The live previews' latent → RGB map for this VAE (training/latent_rgb.py), as the card keeps it."""
+    fit = PREVIEW_FIT_SCENES
+    fitted, error = fit_latent_rgb(latents["1:1"][:fit].cpu(), to_tensor(data["1:1"]["images"][:fit]))
+    return {**fitted.as_card(), "mean_abs_error_8bit": round(error, 2)}
+
+
+def load_model(folder: Path, device) -> tuple:
+    """A saved model's (vae, text_encoder, tokenizer, unet, card), the networks in fp32 (their saved
+    fp16 values): where the tune stage starts, whether its base was trained by this run or not."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    vae = AutoencoderKL.from_pretrained(folder / "vae", torch_dtype=torch.float32).to(device).eval()
+    text_encoder = CLIPTextModel.from_pretrained(folder / "text_encoder", torch_dtype=torch.float32).to(device)
+    unet = UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=torch.float32).to(device)
+    tokenizer = CLIPTokenizer.from_pretrained(folder / "tokenizer")
+    card = json.loads((folder / "aura.json").read_text(encoding="utf-8"))
+    return vae, text_encoder, tokenizer, unet, card
+
+
+def _portable(path: Path) -> str:
+    """``path`` as a checkpoint records it: relative to the repository when inside it, so a committed
+    checkpoint resumes in another clone."""
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def train(cfg: Config, out: Path, log_path: Path | None = None, device: str = "cpu",
-          checkpoint_dir: Path | None = None, workers: int | None = None) -> dict:
+          checkpoint_dir: Path | None = None, workers: int | None = None, base: Path | None = None) -> dict:
+    """Every stage: the VAE and UNet stages save the base model to ``out``, and the tune stage goes on
+    from it there. With ``base`` (a model saved by those stages before), only the tune stage runs."""
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     dev = torch.device(device)
@@ -765,12 +824,45 @@ def train(cfg: Config, out: Path, log_path: Path | None = None, device: str = "c
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     run = Run(cfg, dev, Checkpoints(checkpoint_dir, cfg))
+    saved_stage = run.saved[1]["stage"] if run.saved else None
+    if saved_stage == "tune":
+        base, here = ROOT / run.saved[1]["base"], run.saved[1]["base_trained_here"]
+    elif base is not None and not cfg.tune_steps:
+        raise SystemExit(f"--from-base {base} asks for the tune stage alone, but the config has tune_steps=0")
+    elif base is not None and saved_stage is not None:
+        raise SystemExit(f"{run.checkpoints.path} is a checkpoint of the {saved_stage} stage, not of a tune from "
+                         f"{base}: resume it without --from-base, or remove it")
+    else:
+        here = base is None
+    distractors, _ = distractor_words(vocabulary.content_words("en") | vocabulary.content_words("es"))
+    if base is None:
+        summary = train_base(cfg, out, run, workers, distractors)
+        base = out
+    if cfg.tune_steps:
+        summary = tune(cfg, base, out, run, here, workers, distractors)
+    if log_path is not None:
+        rows = run.rows
+        if not here and log_path.is_file():  # the base's own stages come first, from its run's log
+            with log_path.open(newline="") as handle:
+                rows = [(s, int(i), float(l), float(t)) for s, i, l, t in list(csv.reader(handle))[1:]
+                        if s in ("vae", "unet")] + rows
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["stage", "step", "loss", "seconds"])
+            writer.writerows((s, i, f"{l:.6f}", f"{t:.1f}") for s, i, l, t in rows)
+    run.checkpoints.clear()  # the run is complete: nothing to resume
+    print(f"done in {run.elapsed():.0f}s → {out}", flush=True)
+    return summary
 
+
+def train_base(cfg: Config, out: Path, run: Run, workers: int | None, distractors: list[str]) -> dict:
+    """The data, tokenizer, VAE and UNet stages; saves the model they make to ``out``."""
+    dev = run.device
     work = out.with_name(out.name + ".tmp")
     shutil.rmtree(work, ignore_errors=True)
     data, tokenizer, vocab_size = prepare(cfg, work, workers)
     print(f"[{run.elapsed():7.1f}s] rendered {cfg.scenes} scenes", flush=True)
-    distractors, _ = distractor_words(vocabulary.content_words("en") | vocabulary.content_words("es"))
 
     vae = make_vae().to(dev)
     done = run.finished_vae()
@@ -793,45 +885,76 @@ def train(cfg: Config, out: Path, log_path: Path | None = None, device: str = "c
     unet = make_unet().to(dev)
     unet_loss = train_unet(unet, text_encoder, tokenizer, latents, data, cfg, run, distractors)
 
-    wall = run.elapsed()
     summary = save_model(out, vae, text_encoder, tokenizer, unet, {
         "config": asdict(cfg),
         "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({cfg.threads} threads)",
         "torch": torch.__version__,
-        "wall_seconds": round(wall, 1),
+        "wall_seconds": round(run.elapsed(), 1),
         "resumed": run.resumes,
         "final_vae_loss": round(vae_loss, 5),
         **vae_quality,
         "final_unet_loss": round(unet_loss, 5),
         "vocab_size": vocab_size,
         "latent_scaling_factor": round(scale, 5),
-    }, latents, data, cfg)
+    }, preview_map(latents, data), cfg)
     shutil.rmtree(work, ignore_errors=True)
-    if log_path is not None:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["stage", "step", "loss", "seconds"])
-            writer.writerows((s, i, f"{l:.6f}", f"{t:.1f}") for s, i, l, t in run.rows)
-    run.checkpoints.clear()  # the run is complete: nothing to resume
-    print(f"done in {wall:.0f}s → {out}", flush=True)
     return summary
+
+
+def tune(cfg: Config, base: Path, out: Path, run: Run, here: bool, workers: int | None,
+         distractors: list[str]) -> dict:
+    """The tune stage: the base model as saved, trained on for ``tune_steps`` at a low rate on
+    ``tune_scenes`` fresh scenes; saved to ``out`` with the base's card (same VAE, same preview map).
+    ``here``: the base was trained by this run (its time and resumes are already the run's)."""
+    vae, text_encoder, tokenizer, unet, card = load_model(base, run.device)
+    base_training = card["training"]
+    run.carry = {}
+    run.carry_state = {"base": _portable(base), "base_trained_here": here,
+                       "tune_started": run.saved[1]["tune_started"] if run.resume_stage("tune") else run.elapsed()}
+    data = render_jobs(tune_jobs(cfg), workers or cfg.threads)
+    print(f"[{run.elapsed():7.1f}s] rendered {cfg.tune_scenes} scenes to tune {base} on", flush=True)
+    latents = {k: z * vae.config.scaling_factor for k, z in encode_latents(vae, data, run.device).items()}
+    loss = train_unet(unet, text_encoder, tokenizer, latents, data, cfg, run, distractors, stage="tune")
+    wall = run.elapsed()
+    training = {
+        **base_training,
+        "config": asdict(cfg),
+        "wall_seconds": round(wall + (0 if here else base_training["wall_seconds"]), 1),
+        "resumed": run.resumes + (0 if here else base_training["resumed"]),
+        "tune": {
+            "from": "this run's UNet stage" if here else _portable(base),
+            "device": torch.cuda.get_device_name(run.device) if run.device.type == "cuda" else f"cpu ({cfg.threads} threads)",
+            "wall_seconds": round(wall - run.carry_state["tune_started"], 1),
+            "final_loss": round(loss, 5),
+        },
+    }
+    return save_model(out, vae, text_encoder, tokenizer, unet, training, card["latent_rgb"], cfg)
 
 
 def snapshot(cfg: Config, checkpoint_dir: Path, out: Path, workers: int | None = None) -> dict:
     """The model as it stands at a run's last checkpoint (its EMA weights), saved as the finished
     model is: to evaluate a run in progress. The run itself is left as it was.
 
-    The checkpoint carries the tokenizer and the latent scale, so only the square scenes the live
-    previews' colour map is fitted on are rendered again (seconds, not the whole dataset)."""
+    A UNet-stage checkpoint carries the tokenizer and the latent scale, so only the square scenes the
+    live previews' colour map is fitted on are rendered again (seconds, not the whole dataset); a
+    tune-stage one takes everything but its two networks from its base model."""
     from transformers import CLIPTokenizer
 
     torch.set_num_threads(cfg.threads)
     checkpoints = Checkpoints(checkpoint_dir, cfg)
     saved = checkpoints.load()
-    if saved is None or saved[1]["stage"] != "unet":
-        raise SystemExit(f"no UNet-stage checkpoint under {checkpoint_dir}: nothing to snapshot yet")
+    if saved is None or saved[1]["stage"] not in ("unet", "tune"):
+        raise SystemExit(f"no UNet- or tune-stage checkpoint under {checkpoint_dir}: nothing to snapshot yet")
     tensors, state = saved
+    snapshot_of = f"{checkpoints.path.name} (stage {state['stage']}, step {state['step']}, EMA weights)"
+    if state["stage"] == "tune":
+        vae, text_encoder, tokenizer, unet, card = load_model(ROOT / state["base"], "cpu")
+        text_encoder.load_state_dict(take("ema_text", tensors))
+        unet.load_state_dict(take("ema_unet", tensors))
+        training = {**card["training"], "snapshot_of": snapshot_of, "tune": {"from": state["base"]}}
+        summary = save_model(out, vae, text_encoder.eval(), tokenizer, unet.eval(), training, card["latent_rgb"], cfg)
+        print(f"snapshot of {checkpoints.path} → {out}", flush=True)
+        return summary
     work = out.with_name(out.name + ".tmp")
     shutil.rmtree(work, ignore_errors=True)
     (work / "tokenizer").mkdir(parents=True)
@@ -850,11 +973,11 @@ def snapshot(cfg: Config, checkpoint_dir: Path, out: Path, workers: int | None =
     unet.load_state_dict(take("ema_unet", tensors))
     summary = save_model(out, vae, text_encoder.eval(), tokenizer, unet.eval(), {
         "config": asdict(cfg),
-        "snapshot_of": f"{checkpoints.path.name} (stage {state['stage']}, step {state['step']}, EMA weights)",
+        "snapshot_of": snapshot_of,
         "wall_seconds": round(state["elapsed"], 1),
         "vocab_size": vocab_size,
         "latent_scaling_factor": round(scale, 5),
-    }, latents, data, cfg)
+    }, preview_map(latents, data), cfg)
     shutil.rmtree(work, ignore_errors=True)
     print(f"snapshot of {checkpoints.path} → {out}", flush=True)
     return summary
@@ -865,7 +988,24 @@ DEFAULT_GUIDANCE = 5.0
 # Guidance that keeps each picture's colour strength the caption's own (engine/guidance.py): chosen on
 # the validation set (training/compare_guidance.py, docs/models.md), where plain guidance paints greys blue.
 COLOUR_GUIDANCE = {"chroma": 1.0}
-SMOKE = dict(scenes=48, vae_steps=6, vae_batch=4, unet_steps=8, unet_batch=4, warmup=1, checkpoint_every=2)
+SMOKE = dict(scenes=48, vae_steps=6, vae_batch=4, unet_steps=8, unet_batch=4, warmup=1, checkpoint_every=2,
+             tune_scenes=16, tune_steps=6, tune_warmup=1)
+
+
+def config_overrides(pairs: list[str]) -> dict:
+    """``FIELD=VALUE`` pairs as Config fields, each value read as its field's type."""
+    fields = asdict(Config())
+    overrides = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name not in fields or name == "seed" or not value:
+            raise SystemExit(f"--set {pair!r}: expected FIELD=VALUE with FIELD one of {sorted(set(fields) - {'seed'})}")
+        kind = type(fields[name])
+        try:
+            overrides[name] = {"true": True, "false": False}[value.lower()] if kind is bool else kind(value)
+        except (KeyError, ValueError):
+            raise SystemExit(f"--set {pair!r}: {name} takes a {kind.__name__}") from None
+    return overrides
 
 
 def main() -> None:
@@ -878,14 +1018,18 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="processes rendering the data (default: threads)")
     parser.add_argument("--smoke", action="store_true", help="a few steps on a few scenes (tests)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--from-base", type=Path, default=None, metavar="DIR",
+                        help="only the tune stage, from the model the earlier stages saved to DIR")
     parser.add_argument("--snapshot", type=Path, default=None, metavar="DIR",
                         help="do not train: save the model at the last checkpoint to DIR (to evaluate a run in progress)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="another value for a Config field, e.g. --set tune_steps=2000 (a resume needs the same)")
     args = parser.parse_args()
-    cfg = Config(seed=args.seed, **(SMOKE if args.smoke else {}))
+    cfg = Config(**{"seed": args.seed, **(SMOKE if args.smoke else {}), **config_overrides(args.set)})
     if args.snapshot:
         snapshot(cfg, args.checkpoints, args.snapshot, args.workers)
         return
-    train(cfg, args.out, None if args.smoke else args.log, args.device, args.checkpoints, args.workers)
+    train(cfg, args.out, None if args.smoke else args.log, args.device, args.checkpoints, args.workers, args.from_base)
 
 
 if __name__ == "__main__":

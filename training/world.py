@@ -151,8 +151,11 @@ def sample_classic(rng: random.Random) -> Scene:
                  classic=True, **extra)
 
 
-def sample_mood(rng: random.Random) -> Scene:
-    """A scene as people describe moods: a place, a palette, a time, a season, weather, a style."""
+def sample_mood(rng: random.Random, styled: bool = False) -> Scene:
+    """A scene as people describe moods: a place, a palette, a time, a season, weather, a style.
+
+    ``styled``: always a style, and always a named colour, which its picture takes over the style's
+    palette ("melancholic grey", "retro teal"): the scenes the tune stage of training adds."""
     # Each place word is drawn about equally often: a place said in ten ways (room, interior, bedroom,
     # kitchen …) is drawn ten times as often as one said in one way, so every word is learned.
     place = rng.choices(list(V.PLACES), weights=[len(p.en) for p in V.PLACES.values()])[0]
@@ -160,7 +163,7 @@ def sample_mood(rng: random.Random) -> Scene:
     if rng.random() < 0.12:
         kind = place = rng.choice(SHAPES)
     city = rng.choice(list(V.CITIES)) if kind in ("city", "street") and rng.random() < 0.3 else None
-    style = rng.choice(list(V.STYLES)) if rng.random() < 0.4 else None
+    style = rng.choice(list(V.STYLES)) if styled or rng.random() < 0.4 else None
     time = rng.choice(list(V.TIMES)) if rng.random() < 0.4 else None
     if time is None and style and V.STYLES[style].time:
         time = V.STYLES[style].time
@@ -174,7 +177,7 @@ def sample_mood(rng: random.Random) -> Scene:
         weather = V.STYLES[style].weather
     grades = tuple(rng.sample(list(V.GRADES), rng.choice([1, 1, 2]))) if rng.random() < 0.35 else ()
     # Colours: named (any of the vocabulary's, with a modifier now and then), or the style's palette.
-    count = rng.choices([0, 1, 2], weights=[0.35, 0.45, 0.2])[0]
+    count = rng.choices([0, 1, 2], weights=[0, 0.7, 0.3] if styled else [0.35, 0.45, 0.2])[0]
     if kind in SHAPES:
         count = max(count, 1)
     names = rng.sample(list(V.COLOURS), count)
