@@ -147,6 +147,7 @@ def test_the_tune_stage_alone_ends_as_the_whole_run_and_resumes(tmp_path):
     whole = subprocess.run([sys.executable, "-m", "training.train", "--smoke", "--checkpoints", str(tmp_path / "ckpt-whole"),
                             "--out", str(tmp_path / "whole")], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert whole.returncode == 0, whole.stdout[-2000:] + whole.stderr[-2000:]
+    assert not (tmp_path / "whole-base").exists()  # the whole command's base, kept apart until it completed
     base = tmp_path / "base"
     train(Config(**{**SMOKE, "tune_steps": 0}), base)
     assert "tune" not in json.loads((base / "aura.json").read_text())["training"]
@@ -157,6 +158,15 @@ def test_the_tune_stage_alone_ends_as_the_whole_run_and_resumes(tmp_path):
     snap = snapshot(Config(**SMOKE), tmp_path / "ckpt", tmp_path / "snap")  # a tune in progress, as a model
     assert snap["training"]["snapshot_of"].startswith("2-tune-") and snap["latent_rgb"] == json.loads(
         (base / "aura.json").read_text())["latent_rgb"]
+
+    # The checkpoint resumes only from the base it tuned, as it was.
+    with pytest.raises(SystemExit, match="tunes .*, not"):
+        train(Config(**SMOKE), tmp_path / "y", checkpoint_dir=tmp_path / "ckpt", base=tmp_path / "whole")
+    card_text = (base / "aura.json").read_text()
+    (base / "aura.json").write_text(card_text + "\n")
+    with pytest.raises(SystemExit, match="has changed since"):
+        train(Config(**SMOKE), tmp_path / "y", checkpoint_dir=tmp_path / "ckpt", base=base)
+    (base / "aura.json").write_text(card_text)
 
     resumed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
@@ -170,6 +180,13 @@ def test_the_tune_stage_alone_ends_as_the_whole_run_and_resumes(tmp_path):
         assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a), part
     base_unet, tuned_unet = (load_file(d / "unet" / "diffusion_pytorch_model.safetensors") for d in (base, tmp_path / "tuned"))
     assert any((base_unet[k] != tuned_unet[k]).any() for k in base_unet)  # the tune changed the UNet
+
+    # Bases the tune cannot go on from are refused before any work, by what is wrong with them.
+    for kwargs, match in (({"base": tmp_path / "nothing"}, "no aura.json"), ({"base": base, "out": base}, "same folder"),
+                          ({"base": base, "cfg": Config(**{**SMOKE, "unet_steps": 9})}, r"another config \(unet_steps\)"),
+                          ({"base": base, "cfg": Config(**{**SMOKE, "tune_steps": 0})}, "tune_steps=0")):
+        with pytest.raises(SystemExit, match=match):
+            train(kwargs.get("cfg", Config(**SMOKE)), kwargs.get("out", tmp_path / "x"), base=kwargs["base"])
 
     # A leftover checkpoint of another stage is not silently tuned over.
     Checkpoints(tmp_path / "other", Config(**SMOKE)).save({"x": torch.zeros(1)},
@@ -193,7 +210,8 @@ def test_the_tune_stage_draws_fresh_scenes_that_name_a_colour_over_a_style():
 
     cfg = Config(tune_scenes=400)
     jobs = tune_jobs(cfg)
-    assert min(j[0] for j in jobs) >= max(j[0] for j in scene_jobs(Config(scenes=50))) and jobs[0][0] == cfg.scenes
+    assert [j[0] for j in jobs] == list(range(cfg.scenes, cfg.scenes + 400))  # after every index the dataset draws
+    assert max(j[0] for j in scene_jobs(Config(scenes=50))) < 50
     assert 0.4 < sum(j[4] for j in jobs) / len(jobs) < 0.6
     rng = random.Random(1)
     for _ in range(200):

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import math
 import os
@@ -50,6 +51,7 @@ from .tokenizer import save_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "src" / "aura_reflect" / "models" / "aura-tiny"
+LOSS_LOG = ROOT / "training" / "runs" / "aura-tiny-loss.csv"  # the shipped model's
 
 
 # --- config ----------------------------------------------------------------------------------
@@ -815,8 +817,9 @@ def _portable(path: Path) -> str:
 
 def train(cfg: Config, out: Path, log_path: Path | None = None, device: str = "cpu",
           checkpoint_dir: Path | None = None, workers: int | None = None, base: Path | None = None) -> dict:
-    """Every stage: the VAE and UNet stages save the base model to ``out``, and the tune stage goes on
-    from it there. With ``base`` (a model saved by those stages before), only the tune stage runs."""
+    """Every stage: the VAE and UNet stages save the model to ``out``; with a tune to follow, to
+    ``<out>-base`` instead, which the tune goes on from and which is removed when the run completes.
+    With ``base`` (a model saved by those stages before), only the tune stage runs."""
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     dev = torch.device(device)
@@ -826,7 +829,10 @@ def train(cfg: Config, out: Path, log_path: Path | None = None, device: str = "c
     run = Run(cfg, dev, Checkpoints(checkpoint_dir, cfg))
     saved_stage = run.saved[1]["stage"] if run.saved else None
     if saved_stage == "tune":
-        base, here = ROOT / run.saved[1]["base"], run.saved[1]["base_trained_here"]
+        recorded = ROOT / run.saved[1]["base"]
+        if base is not None and base.resolve() != recorded.resolve():
+            raise SystemExit(f"{run.checkpoints.path} tunes {recorded}, not {base}: resume it with that base, or remove it")
+        base, here = recorded, run.saved[1]["base_trained_here"]
     elif base is not None and not cfg.tune_steps:
         raise SystemExit(f"--from-base {base} asks for the tune stage alone, but the config has tune_steps=0")
     elif base is not None and saved_stage is not None:
@@ -834,26 +840,54 @@ def train(cfg: Config, out: Path, log_path: Path | None = None, device: str = "c
                          f"{base}: resume it without --from-base, or remove it")
     else:
         here = base is None
+    if base is not None:
+        check_base(base, cfg, out)
     distractors, _ = distractor_words(vocabulary.content_words("en") | vocabulary.content_words("es"))
     if base is None:
-        summary = train_base(cfg, out, run, workers, distractors)
-        base = out
+        # The tune's checkpoints refer to the base, and its final save replaces ``out``: a tuned run
+        # keeps its base apart until it completes.
+        base = out.with_name(out.name + "-base") if cfg.tune_steps else out
+        summary = train_base(cfg, base, run, workers, distractors)
     if cfg.tune_steps:
         summary = tune(cfg, base, out, run, here, workers, distractors)
-    if log_path is not None:
-        rows = run.rows
-        if not here and log_path.is_file():  # the base's own stages come first, from its run's log
-            with log_path.open(newline="") as handle:
-                rows = [(s, int(i), float(l), float(t)) for s, i, l, t in list(csv.reader(handle))[1:]
-                        if s in ("vae", "unet")] + rows
+    if log_path is not None:  # this run's stages (a tune alone: its own rows, timed from its start)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["stage", "step", "loss", "seconds"])
-            writer.writerows((s, i, f"{l:.6f}", f"{t:.1f}") for s, i, l, t in rows)
+            writer.writerows((s, i, f"{l:.6f}", f"{t:.1f}") for s, i, l, t in run.rows)
     run.checkpoints.clear()  # the run is complete: nothing to resume
+    if here and cfg.tune_steps:
+        shutil.rmtree(base)
     print(f"done in {run.elapsed():.0f}s → {out}", flush=True)
     return summary
+
+
+def check_base(base: Path, cfg: Config, out: Path) -> None:
+    """Refuse, before any work, a base the tune stage cannot go on from: no model saved by this
+    script there, the output folder itself (the final save would replace the base its checkpoints
+    refer to), or a model whose own stages had another config (the tune's scenes would not be fresh,
+    nor its weights the whole command's)."""
+    card_path = base / "aura.json"
+    if not card_path.is_file():
+        raise SystemExit(f"--from-base {base}: no aura.json there; expected a model saved by training.train")
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    if "latent_rgb" not in card:
+        raise SystemExit(f"--from-base {base}: its aura.json has no latent_rgb (a model older than the live previews)")
+    if base.resolve() == out.resolve():
+        raise SystemExit(f"--from-base and --out are the same folder ({out}): write the tuned model elsewhere")
+    theirs = {**asdict(Config()), **card.get("training", {}).get("config", {})}
+    differ = sorted(k for k, v in asdict(cfg).items() if not k.startswith("tune_") and theirs.get(k) != v)
+    if differ:
+        raise SystemExit(f"--from-base {base} was trained with another config ({', '.join(differ)}); pass the same")
+
+
+def fingerprint(folder: Path) -> str:
+    """A hash of every file of a saved model: a tune resumes only from the base it started from."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def train_base(cfg: Config, out: Path, run: Run, workers: int | None, distractors: list[str]) -> dict:
@@ -906,11 +940,15 @@ def tune(cfg: Config, base: Path, out: Path, run: Run, here: bool, workers: int 
     """The tune stage: the base model as saved, trained on for ``tune_steps`` at a low rate on
     ``tune_scenes`` fresh scenes; saved to ``out`` with the base's card (same VAE, same preview map).
     ``here``: the base was trained by this run (its time and resumes are already the run's)."""
+    resumed = run.resume_stage("tune")
+    base_print = fingerprint(base)
+    if resumed and resumed[1]["base_fingerprint"] != base_print:
+        raise SystemExit(f"{run.checkpoints.path} tuned {base} as it was; the folder has changed since: remove the checkpoint")
     vae, text_encoder, tokenizer, unet, card = load_model(base, run.device)
-    base_training = card["training"]
+    base_training = card.get("training", {})
     run.carry = {}
-    run.carry_state = {"base": _portable(base), "base_trained_here": here,
-                       "tune_started": run.saved[1]["tune_started"] if run.resume_stage("tune") else run.elapsed()}
+    run.carry_state = {"base": _portable(base), "base_trained_here": here, "base_fingerprint": base_print,
+                       "tune_started": resumed[1]["tune_started"] if resumed else run.elapsed()}
     data = render_jobs(tune_jobs(cfg), workers or cfg.threads)
     print(f"[{run.elapsed():7.1f}s] rendered {cfg.tune_scenes} scenes to tune {base} on", flush=True)
     latents = {k: z * vae.config.scaling_factor for k, z in encode_latents(vae, data, run.device).items()}
@@ -919,11 +957,12 @@ def tune(cfg: Config, base: Path, out: Path, run: Run, here: bool, workers: int 
     training = {
         **base_training,
         "config": asdict(cfg),
-        "wall_seconds": round(wall + (0 if here else base_training["wall_seconds"]), 1),
-        "resumed": run.resumes + (0 if here else base_training["resumed"]),
+        "wall_seconds": round(wall + (0 if here else base_training.get("wall_seconds", 0)), 1),
+        "resumed": run.resumes + (0 if here else base_training.get("resumed", 0)),
         "tune": {
             "from": "this run's UNet stage" if here else _portable(base),
             "device": torch.cuda.get_device_name(run.device) if run.device.type == "cuda" else f"cpu ({cfg.threads} threads)",
+            "torch": torch.__version__,
             "wall_seconds": round(wall - run.carry_state["tune_started"], 1),
             "final_loss": round(loss, 5),
         },
@@ -1011,7 +1050,8 @@ def config_overrides(pairs: list[str]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=SHIPPED)
-    parser.add_argument("--log", type=Path, default=ROOT / "training" / "runs" / "aura-tiny-loss.csv")
+    parser.add_argument("--log", type=Path, default=None,
+                        help=f"the loss log (default: {LOSS_LOG.relative_to(ROOT)} for a whole run; none for --smoke or --from-base)")
     parser.add_argument("--checkpoints", type=Path, default=ROOT / "training" / "runs" / "checkpoint",
                         help="where the run checkpoints itself and resumes from (deleted when it completes)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (same seed and config either way)")
@@ -1029,7 +1069,8 @@ def main() -> None:
     if args.snapshot:
         snapshot(cfg, args.checkpoints, args.snapshot, args.workers)
         return
-    train(cfg, args.out, None if args.smoke else args.log, args.device, args.checkpoints, args.workers, args.from_base)
+    log = args.log or (None if args.smoke or args.from_base else LOSS_LOG)
+    train(cfg, args.out, log, args.device, args.checkpoints, args.workers, args.from_base)
 
 
 if __name__ == "__main__":
