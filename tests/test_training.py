@@ -327,6 +327,25 @@ def test_grades_keep_a_named_colour_and_the_shapes_of_a_light_picture():
     assert checks(Looks(saturation="muted"), grey, None) == {"saturation": 1}
 
 
+def test_temperature_grades_tint_colours_and_leave_named_neutrals_neutral():
+    from training.looks import Looks, checks, hue_classes, promised, statistics
+
+    # The strongest cast (cool and winter, clamped at -1.2) once turned a charcoal street navy and a
+    # grey one blue; it now tints the coloured pixels only.
+    for name in ("grey", "charcoal", "silver"):
+        plain = world.Scene("street", world.Paint(name), named=(name,), place="street")
+        cold = world.replace(plain, grades=("cool",), season="winter")
+        image = world.render(cold, 128, 128, seed=2)
+        neutral = np.isin(hue_classes(world.render(plain, 128, 128, seed=2)), V.NEUTRAL_FAMILIES)
+        assert np.isin(hue_classes(image)[neutral], V.NEUTRAL_FAMILIES).mean() > 0.95, name
+        assert checks(Looks(hues=(name,)), image, None) == {"hue": 1}, name
+        cool = world.render(world.replace(plain, grades=("cool",)), 128, 128, seed=2)  # the rest does cool
+        assert statistics(cool)["warmth"] < statistics(world.render(plain, 128, 128, seed=2))["warmth"] - 0.01, name
+        # ... so a named neutral promises no temperature, where a named colour does.
+        assert promised(cold).temperature is None
+        assert promised(world.replace(cold, main=world.Paint("teal"), named=("teal",))).temperature == "cool"
+
+
 def test_training_pictures_show_what_their_words_promise():
     from training.looks import promised, shows
     from training.train import sample_shown

@@ -45,13 +45,13 @@ def hue_classes(image: np.ndarray) -> np.ndarray:
     labels = np.full(len(hsv), "grey", dtype=object)
     bins = (("red", 0, 15), ("orange", 15, 40), ("yellow", 40, 70), ("green", 70, 160), ("cyan", 160, 200),
             ("blue", 200, 255), ("purple", 255, 290), ("pink", 290, 345), ("red", 345, 361))
-    chromatic = s >= 0.15
+    chromatic = s >= world.NEUTRAL_SATURATION
     for name, lo, hi in bins:
         labels[chromatic & (h >= lo) & (h < hi)] = name
     warm = chromatic & (h >= 10) & (h < 50)
     labels[warm & (v < 0.5)] = "brown"
     labels[warm & (s < 0.45) & (v >= 0.7)] = "beige"
-    labels[(s < 0.15) & (v > 0.82)] = "white"
+    labels[~chromatic & (v > 0.82)] = "white"
     labels[v < 0.18] = "black"
     return labels
 
@@ -92,9 +92,12 @@ def promised(scene) -> Looks:
     night = bool(scene.time and V.TIMES[scene.time].night)
     light = "dark" if total["value"] <= -0.6 or (night and total["value"] <= 0) else "light" if total["value"] >= 0.6 and not night else None
     sat = "muted" if total["saturation"] <= -0.6 else "vivid" if total["saturation"] >= 0.6 else None
-    temp = "warm" if total["temperature"] >= 0.8 else "cool" if total["temperature"] <= -0.8 else None
     # A named colour is promised unless the words also drain the colour out (monochrome, washed-out).
     hues = scene.named if total["saturation"] > V.DRAINED else ()
+    # A temperature is a cast on colours, which neutrals do not take (world._grade): a named grey,
+    # black or white promises none, so "cool grey" scenes are not kept only where the grey turned blue.
+    cast = not any(V.COLOURS[c].neutral for c in scene.named)
+    temp = None if not cast else "warm" if total["temperature"] >= 0.8 else "cool" if total["temperature"] <= -0.8 else None
     return Looks(hues, light, sat, temp, scene.family if scene.place else None)
 
 

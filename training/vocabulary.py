@@ -14,12 +14,20 @@ RGB = tuple[float, float, float]
 
 
 # --- colours ---------------------------------------------------------------------------------
+NEUTRAL_FAMILIES = ("black", "white", "grey")
+
+
 @dataclass(frozen=True)
 class Colour:
     rgb: RGB
     families: tuple[str, ...]  # the hue families a person would accept by eye (eval's pixel classes)
     en: tuple[str, ...]
     es: tuple[str, ...]
+
+    @property
+    def neutral(self) -> bool:
+        """Black, white and the greys (silver, charcoal): no hue, so no modifier and no cast."""
+        return self.families[0] in NEUTRAL_FAMILIES
 
 
 def _c(rgb, families, en, es) -> Colour:

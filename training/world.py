@@ -114,7 +114,7 @@ class Scene:
 def _paint(rng: random.Random, allow: list[str] | None = None, variant_p: float = 0.35) -> Paint:
     name = rng.choice(allow or list(COLORS))
     variant = rng.choice(VARIANTS) if rng.random() < variant_p else None
-    if V.COLOURS[name].families[0] in ("black", "white", "grey"):  # a "light black" is just grey
+    if V.COLOURS[name].neutral:  # a "light black" is just grey
         variant = None
     return Paint(name, variant)
 
@@ -182,7 +182,7 @@ def sample_mood(rng: random.Random, styled: bool = False) -> Scene:
         count = max(count, 1)
     names = rng.sample(list(V.COLOURS), count)
     paints = [Paint(n, rng.choice(list(V.MODIFIERS)) if rng.random() < 0.25 else None) for n in names]
-    paints = [Paint(p.name, None) if V.COLOURS[p.name].families[0] in ("black", "white", "grey") else p for p in paints]
+    paints = [Paint(p.name, None) if V.COLOURS[p.name].neutral else p for p in paints]
     palette = list(V.STYLES[style].colours) if style else []
     if not paints:
         if palette:
@@ -742,9 +742,13 @@ def _grade(img: np.ndarray, grades: tuple[str, ...]) -> np.ndarray:
             for shift in (2, 4):
                 blur = (blur + np.roll(blur, shift, axis) + np.roll(blur, -shift, axis)) / 3
         img = 1 - (1 - img) * (1 - blur * 0.25 * glow)
-    if temp:  # a cast on colours; greys take a fifth of it, so "cool grey" and "cool silver" stay grey
-        chroma = (img.max(-1) - img.min(-1))[..., None]
-        img = img + temp * np.array([0.13, 0.03, -0.13], np.float32) * np.clip(0.2 + 2.5 * chroma, 0, 1)
+    if temp:  # a cast on colours; neutral pixels take none, so "cool grey" and "cool silver" stay grey
+        # (a fifth of the cast, as before v5, turned dark greys blue: charcoal's saturation 0.13 -> 0.42),
+        # the cast ramping in up to twice that saturation
+        top, saturation = value_saturation(img)
+        chroma = (top - img.min(-1))[..., None]
+        coloured = np.clip((saturation[..., None] - NEUTRAL_SATURATION) / NEUTRAL_SATURATION, 0, 1)
+        img = img + temp * np.array([0.13, 0.03, -0.13], np.float32) * np.clip(0.2 + 2.5 * chroma, 0, 1) * coloured
     if sat:
         grey = (img @ np.array(LUMA, np.float32))[..., None]
         img = grey + (img - grey) * (1 + (1.0 * sat if sat < 0 else 0.8 * sat))
@@ -766,6 +770,7 @@ def _grade(img: np.ndarray, grades: tuple[str, ...]) -> np.ndarray:
     return img.astype(np.float32)
 
 
+NEUTRAL_SATURATION = 0.15  # HSV saturation under which a pixel is a neutral (black, grey, white: the checks' own line)
 CHROMA_FLOOR = 0.22  # the least saturation a clearly coloured pixel keeps under grades that do not drain colour
 
 
