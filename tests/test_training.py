@@ -346,6 +346,16 @@ def test_temperature_grades_tint_colours_and_leave_named_neutrals_neutral():
         assert promised(world.replace(cold, main=world.Paint("teal"), named=("teal",))).temperature == "cool"
 
 
+def test_the_data_keeps_grey_scenes_under_a_cast_about_as_often_as_without():
+    from training.filter_report import greys_by_temperature
+
+    # v4's world kept a cool-graded grey scene a third as often as an ungraded one (23% vs 71%), and
+    # then only where its grey had turned blue; the filter no longer selects for that.
+    rows = greys_by_temperature(40)
+    assert rows["cool"]["kept"] > 0.6 * rows["none"]["kept"] and rows["warm"]["kept"] > 0.6 * rows["none"]["kept"], rows
+    assert rows["cool"]["grey"] > rows["cool"]["blue"], rows
+
+
 def test_training_pictures_show_what_their_words_promise():
     from training.looks import promised, shows
     from training.train import sample_shown
