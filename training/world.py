@@ -743,7 +743,7 @@ def _grade(img: np.ndarray, grades: tuple[str, ...]) -> np.ndarray:
                 blur = (blur + np.roll(blur, shift, axis) + np.roll(blur, -shift, axis)) / 3
         img = 1 - (1 - img) * (1 - blur * 0.25 * glow)
     if temp:  # a cast on colours; neutral pixels take none, so "cool grey" and "cool silver" stay grey
-        # (a fifth of the cast, as before v5, turned dark greys blue: charcoal's saturation 0.13 -> 0.42),
+        # (a fifth of the cast, as before v5, turned dark greys blue: charcoal's saturation 0.13 -> 0.38 under "cool"),
         # the cast ramping in up to twice that saturation
         top, saturation = value_saturation(img)
         chroma = (top - img.min(-1))[..., None]
