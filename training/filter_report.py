@@ -24,8 +24,7 @@ GREYS = {"grey", "charcoal", "silver"}
 
 
 def temperature_of(scene: world.Scene) -> str:
-    total = sum(V.GRADES[g].temperature for g in scene.all_grades())
-    return "warm" if total >= 0.8 else "cool" if total <= -0.8 else "none"
+    return looks.temperature_word(sum(V.GRADES[g].temperature for g in scene.all_grades())) or "none"
 
 
 def greys_by_temperature(count: int, seed: int = 7) -> dict[str, dict[str, float]]:

@@ -86,6 +86,11 @@ def checks(looks, image: np.ndarray, family: str | None) -> dict[str, int]:
     return out
 
 
+def temperature_word(total: float) -> str | None:
+    """What a scene's summed grade temperature promises: warm, cool or nothing."""
+    return "warm" if total >= 0.8 else "cool" if total <= -0.8 else None
+
+
 def promised(scene) -> Looks:
     """What a world scene's words promise, by the vocabulary's own definitions."""
     total = {k: sum(getattr(V.GRADES[g], k) for g in scene.all_grades()) for k in ("value", "saturation", "temperature")}
@@ -96,8 +101,7 @@ def promised(scene) -> Looks:
     hues = scene.named if total["saturation"] > V.DRAINED else ()
     # A temperature is a cast on colours, which neutrals do not take (world._grade): a named grey,
     # black or white promises none, so "cool grey" scenes are not kept only where the grey turned blue.
-    cast = not any(V.COLOURS[c].neutral for c in scene.named)
-    temp = None if not cast else "warm" if total["temperature"] >= 0.8 else "cool" if total["temperature"] <= -0.8 else None
+    temp = None if any(V.COLOURS[c].neutral for c in scene.named) else temperature_word(total["temperature"])
     return Looks(hues, light, sat, temp, scene.family if scene.place else None)
 
 
