@@ -99,9 +99,7 @@ def promised(scene) -> Looks:
     sat = "muted" if total["saturation"] <= -0.6 else "vivid" if total["saturation"] >= 0.6 else None
     # A named colour is promised unless the words also drain the colour out (monochrome, washed-out).
     hues = scene.named if total["saturation"] > V.DRAINED else ()
-    # A temperature is a cast on colours, which neutrals do not take (world._grade): a named grey,
-    # black or white promises none, so "cool grey" scenes are not kept only where the grey turned blue.
-    temp = None if any(V.COLOURS[c].neutral for c in scene.named) else temperature_word(total["temperature"])
+    temp = temperature_word(total["temperature"])
     return Looks(hues, light, sat, temp, scene.family if scene.place else None)
 
 

@@ -151,6 +151,22 @@ def build_dataset(cfg: Config, workers: int) -> dict[str, dict]:
     return render_jobs(scene_jobs(cfg), workers)
 
 
+DATA_SAMPLE_SCENES = 32
+
+
+def data_sample(cfg: Config, count: int = DATA_SAMPLE_SCENES) -> dict:
+    """The dataset's first ``count`` scenes as the card records them (a hash of their shapes and
+    captions, each picture's mean colour in 8-bit levels), so a test can tell whether today's world
+    still renders the data the shipped weights were trained on."""
+    rendered = [_render_one(job) for job in scene_jobs(cfg)[:count]]
+    words = json.dumps([[shape, captions] for shape, _, captions in rendered], ensure_ascii=False)
+    return {
+        "scenes": count,
+        "captions_sha256": hashlib.sha256(words.encode()).hexdigest(),
+        "mean_rgb": [[round(float(c), 2) for c in pixels.reshape(-1, 3).mean(0)] for _, pixels, _ in rendered],
+    }
+
+
 def scene_jobs(cfg: Config) -> list[tuple[int, int, str, int]]:
     """Each scene's (index, seed, shape, captions): which shape every scene is rendered at."""
     rng = random.Random(cfg.seed)
@@ -930,6 +946,7 @@ def train_base(cfg: Config, out: Path, run: Run, workers: int | None, distractor
         "final_unet_loss": round(unet_loss, 5),
         "vocab_size": vocab_size,
         "latent_scaling_factor": round(scale, 5),
+        "data_sample": data_sample(cfg),
     }, preview_map(latents, data), cfg)
     shutil.rmtree(work, ignore_errors=True)
     return summary

@@ -742,13 +742,11 @@ def _grade(img: np.ndarray, grades: tuple[str, ...]) -> np.ndarray:
             for shift in (2, 4):
                 blur = (blur + np.roll(blur, shift, axis) + np.roll(blur, -shift, axis)) / 3
         img = 1 - (1 - img) * (1 - blur * 0.25 * glow)
-    if temp:  # a cast on colours; neutral pixels take none, so "cool grey" and "cool silver" stay grey
-        # (a fifth of the cast, as before v5, turned dark greys blue: charcoal's saturation 0.13 -> 0.38 under "cool"),
-        # the cast ramping in up to twice that saturation
-        top, saturation = value_saturation(img)
-        chroma = (top - img.min(-1))[..., None]
-        coloured = np.clip((saturation[..., None] - NEUTRAL_SATURATION) / NEUTRAL_SATURATION, 0, 1)
-        img = img + temp * np.array([0.13, 0.03, -0.13], np.float32) * np.clip(0.2 + 2.5 * chroma, 0, 1) * coloured
+    if temp:  # a cast on colours; greys take a fifth of it, so "cool grey" and "cool silver" stay grey
+        # (v5's world spared neutral pixels the cast entirely; its model scored below v4's and the
+        # shipped weights were trained on this one: docs/models.md, "aura-tiny v5")
+        chroma = (img.max(-1) - img.min(-1))[..., None]
+        img = img + temp * np.array([0.13, 0.03, -0.13], np.float32) * np.clip(0.2 + 2.5 * chroma, 0, 1)
     if sat:
         grey = (img @ np.array(LUMA, np.float32))[..., None]
         img = grey + (img - grey) * (1 + (1.0 * sat if sat < 0 else 0.8 * sat))
