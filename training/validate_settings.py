@@ -1,6 +1,6 @@
 """Compare inference settings on a validation set of the world's own mood captions, not on the evaluation.
 
-    python -m training.validate_settings [--model DIR] [--scenes 96] [--plain] 5:0 3:0 5:0.7 3:0.7
+    python -m training.validate_settings [--model DIR] [--scenes 96] [--steps N] [--plain] 5:0 3:0 5:0.7 3:0.7
 
 Each setting is ``guidance:guidance_rescale``, run with the model card's guidance (aura-tiny's:
 colour-keeping, ``engine/guidance.py``) or, with ``--plain``, plain classifier-free guidance. The validation scenes are random mood scenes of the
@@ -44,9 +44,11 @@ def validation_set(count: int, seed: int = 4242) -> list[tuple[str, object, dict
     return items
 
 
-def compare(model: Path, scenes: int, settings: list[tuple[float, float]], plain: bool = False) -> None:
-    """Print each (guidance, guidance_rescale) setting's checks and drift on ``scenes`` validation captions."""
-    pipe, steps, _, size = load_pipeline(model, colour_guidance=not plain)
+def compare(model: Path, scenes: int, settings: list[tuple[float, float]], plain: bool = False,
+            steps: int | None = None) -> None:
+    """Print each (guidance, guidance_rescale) setting's checks and drift on ``scenes`` validation captions,
+    at ``steps`` sampling steps (the card's unless given)."""
+    pipe, steps, _, size = load_pipeline(model, steps, colour_guidance=not plain)
     judge = load_family_judge()
     items = validation_set(scenes)
     for guidance, rescale in settings:
@@ -60,7 +62,7 @@ def compare(model: Path, scenes: int, settings: list[tuple[float, float]], plain
                 for key, value in statistics(image).items():
                     drift.setdefault(key, []).append(value - drawn[key])
         hits = [h for v in per.values() for h in v]
-        print(f"guidance {guidance} rescale {rescale}: "
+        print(f"{steps} steps, guidance {guidance} rescale {rescale}: "
               + ", ".join(f"{k} {np.mean(v):.1%} ({len(v)})" for k, v in sorted(per.items()))
               + f", all {np.mean(hits):.1%}; against the world's picture: "
               + ", ".join(f"{k} {np.mean(v):+.3f} (mean abs {np.mean(np.abs(v)):.3f})" for k, v in drift.items()),
@@ -72,9 +74,11 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--scenes", type=int, default=96)
     parser.add_argument("--plain", action="store_true", help="plain classifier-free guidance, not the card's")
+    parser.add_argument("--steps", type=int, help="sampling steps (default: the card's)")
     parser.add_argument("settings", nargs="+", help="guidance:guidance_rescale, e.g. 5:0")
     args = parser.parse_args()
-    compare(args.model, args.scenes, [tuple(map(float, setting.split(":"))) for setting in args.settings], args.plain)
+    compare(args.model, args.scenes, [tuple(map(float, setting.split(":"))) for setting in args.settings], args.plain,
+            args.steps)
 
 
 if __name__ == "__main__":
