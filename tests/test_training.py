@@ -327,6 +327,26 @@ def test_grades_keep_a_named_colour_and_the_shapes_of_a_light_picture():
     assert checks(Looks(saturation="muted"), grey, None) == {"saturation": 1}
 
 
+def test_a_world_that_spares_neutrals_keeps_a_cool_grey_grey():
+    from training.looks import hue_classes, promised
+    from training.train import Config, tune_jobs
+
+    # v4's world casts a fifth of "cool" onto greys, which turns a charcoal street blue; the world
+    # that spares neutrals (the tune stage's with tune_spare_neutrals) leaves them grey and tints the
+    # coloured pixels exactly as before.
+    street = world.Scene("street", world.Paint("charcoal"), world.Paint("orange"), named=("charcoal",), grades=("cool",))
+    cast, spared = (world.render(street, 128, 128, seed=2, spare_neutrals=s) for s in (False, True))
+    assert (hue_classes(spared) == "blue").mean() < (hue_classes(cast) == "blue").mean()
+    assert (hue_classes(spared) == "grey").mean() > (hue_classes(cast) == "grey").mean() + 0.1
+    _, saturation = world.value_saturation(spared)
+    coloured = saturation >= 2 * world.NEUTRAL_SATURATION
+    assert coloured.mean() > 0.02 and np.abs(cast[coloured] - spared[coloured]).max() < 0.02
+    # A named neutral promises no temperature there, so the data filter stops keeping only blue greys.
+    assert promised(street).temperature == "cool" and promised(street, spare_neutrals=True).temperature is None
+    assert not any(job[5] for job in tune_jobs(Config(tune_scenes=20)))
+    assert all(job[5] for job in tune_jobs(Config(tune_scenes=20, tune_spare_neutrals=True)))
+
+
 def test_the_world_still_renders_the_data_the_shipped_weights_were_trained_on():
     from training.train import SHIPPED, Config, data_sample
 

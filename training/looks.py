@@ -91,19 +91,21 @@ def temperature_word(total: float) -> str | None:
     return "warm" if total >= 0.8 else "cool" if total <= -0.8 else None
 
 
-def promised(scene) -> Looks:
-    """What a world scene's words promise, by the vocabulary's own definitions."""
+def promised(scene, spare_neutrals: bool = False) -> Looks:
+    """What a world scene's words promise, by the vocabulary's own definitions. In a world that spares
+    neutrals the cast (``world.render``), a scene naming a grey, black or white promises no temperature."""
     total = {k: sum(getattr(V.GRADES[g], k) for g in scene.all_grades()) for k in ("value", "saturation", "temperature")}
     night = bool(scene.time and V.TIMES[scene.time].night)
     light = "dark" if total["value"] <= -0.6 or (night and total["value"] <= 0) else "light" if total["value"] >= 0.6 and not night else None
     sat = "muted" if total["saturation"] <= -0.6 else "vivid" if total["saturation"] >= 0.6 else None
     # A named colour is promised unless the words also drain the colour out (monochrome, washed-out).
     hues = scene.named if total["saturation"] > V.DRAINED else ()
-    temp = temperature_word(total["temperature"])
+    neutral = spare_neutrals and any(V.COLOURS[c].neutral for c in scene.named)
+    temp = None if neutral else temperature_word(total["temperature"])
     return Looks(hues, light, sat, temp, scene.family if scene.place else None)
 
 
-def shows(scene, image: np.ndarray) -> bool:
+def shows(scene, image: np.ndarray, spare_neutrals: bool = False) -> bool:
     """Whether ``image`` shows every colour, light, saturation and temperature its scene's words
     promise (the layout is the world's own drawing, so the scene is not judged here)."""
-    return all(checks(replace(promised(scene), scene=None), image, None).values())
+    return all(checks(replace(promised(scene, spare_neutrals), scene=None), image, None).values())

@@ -97,6 +97,10 @@ class Config:
     tune_steps: int = 0
     tune_lr: float = 5e-5  # v4's UNet stage ended at 4e-5
     tune_warmup: int = 100
+    # The tune's scenes from a world whose warm and cool casts spare neutral pixels, where a named grey
+    # promises no temperature (v5's world, `world.render`): the base stages keep the world they were
+    # trained on, so the whole command still reproduces their weights.
+    tune_spare_neutrals: bool = False
     checkpoint_every: int = 500  # steps between checkpoints, in every stage
 
 
@@ -121,8 +125,8 @@ WORDS = ROOT / "training" / "data" / "words.txt"  # Debian's wamerican, 3-10 low
 
 
 # --- data ------------------------------------------------------------------------------------
-def sample_shown(rng: random.Random, width: int, height: int, styled: bool = False
-                 ) -> tuple[world.Scene, np.ndarray, int]:
+def sample_shown(rng: random.Random, width: int, height: int, styled: bool = False,
+                 spare_neutrals: bool = False) -> tuple[world.Scene, np.ndarray, int]:
     """A scene whose picture shows what its words promise (looks.py: each named colour on at least
     10% of the picture; dark, light, muted, vivid, warm, cool as said), so a word always means what a
     person sees. About one scene in four is drawn again: a named colour that night or a grade hid,
@@ -131,15 +135,16 @@ def sample_shown(rng: random.Random, width: int, height: int, styled: bool = Fal
     while True:
         draws += 1
         scene = world.sample_mood(rng, styled=True) if styled else world.sample_scene(rng)
-        pixels = world.render(scene, width, height, seed=rng.randrange(2**31))
-        if looks.shows(scene, pixels):
+        pixels = world.render(scene, width, height, seed=rng.randrange(2**31), spare_neutrals=spare_neutrals)
+        if looks.shows(scene, pixels, spare_neutrals):
             return scene, pixels, draws
 
 
 def _render_one(args):
-    index, seed, shape_key, captions_per_scene, *styled = args
+    index, seed, shape_key, captions_per_scene, *world_options = args  # a tune's: (styled, spare_neutrals)
+    styled, spare_neutrals = (*world_options, False, False)[:2]
     rng = random.Random(seed * 1_000_003 + index)
-    scene, pixels, _ = sample_shown(rng, *TRAIN_SIZES[shape_key], styled=bool(styled and styled[0]))
+    scene, pixels, _ = sample_shown(rng, *TRAIN_SIZES[shape_key], styled=styled, spare_neutrals=spare_neutrals)
     captions = [world.caption(scene, rng) for _ in range(captions_per_scene)]
     return shape_key, (pixels * 255 + 0.5).astype(np.uint8), captions
 
@@ -177,14 +182,15 @@ def scene_jobs(cfg: Config) -> list[tuple[int, int, str, int]]:
     ]
 
 
-def tune_jobs(cfg: Config) -> list[tuple[int, int, str, int, bool]]:
+def tune_jobs(cfg: Config) -> list[tuple[int, int, str, int, bool, bool]]:
     """The tune stage's scenes: indices after the dataset's (scenes it never drew), shapes as it
-    spreads them, ``tune_styled`` of them a style with a named colour (world.sample_mood)."""
+    spreads them, ``tune_styled`` of them a style with a named colour (world.sample_mood), all from
+    a world that spares neutrals the casts where ``tune_spare_neutrals`` says."""
     rng = random.Random(cfg.seed + 100)
     others = [key for key in TRAIN_SIZES if key != "1:1"]
     return [
         (cfg.scenes + i, cfg.seed, "1:1" if rng.random() < SQUARE_SHARE else rng.choice(others),
-         cfg.captions_per_scene, rng.random() < cfg.tune_styled)
+         cfg.captions_per_scene, rng.random() < cfg.tune_styled, cfg.tune_spare_neutrals)
         for i in range(cfg.tune_scenes)
     ]
 

@@ -727,8 +727,9 @@ def _weather(img: np.ndarray, c: Canvas) -> np.ndarray:
     return img
 
 
-def _grade(img: np.ndarray, grades: tuple[str, ...]) -> np.ndarray:
-    """The summed effect of every grade word, as defined in vocabulary.GRADES."""
+def _grade(img: np.ndarray, grades: tuple[str, ...], spare_neutrals: bool = False) -> np.ndarray:
+    """The summed effect of every grade word, as defined in vocabulary.GRADES. With ``spare_neutrals``
+    (v5's world, and the tune stage's where ``tune_spare_neutrals`` asks) a cast tints colours only."""
     if not grades:
         return img
     total = {k: sum(getattr(V.GRADES[g], k) for g in grades) for k in ("value", "saturation", "temperature", "contrast", "glow")}
@@ -743,10 +744,15 @@ def _grade(img: np.ndarray, grades: tuple[str, ...]) -> np.ndarray:
                 blur = (blur + np.roll(blur, shift, axis) + np.roll(blur, -shift, axis)) / 3
         img = 1 - (1 - img) * (1 - blur * 0.25 * glow)
     if temp:  # a cast on colours; greys take a fifth of it, so "cool grey" and "cool silver" stay grey
-        # (v5's world spared neutral pixels the cast entirely; its model scored below v4's and the
-        # shipped weights were trained on this one: docs/models.md, "aura-tiny v5")
-        chroma = (img.max(-1) - img.min(-1))[..., None]
-        img = img + temp * np.array([0.13, 0.03, -0.13], np.float32) * np.clip(0.2 + 2.5 * chroma, 0, 1)
+        # (the shipped base stages were trained on this one). Sparing neutrals, pixels under the checks'
+        # neutral line take none, the cast ramping in up to twice that saturation: a fifth of it turned
+        # dark greys blue (charcoal's saturation 0.13 -> 0.38 under "cool"; docs/models.md, "aura-tiny v5")
+        top, saturation = value_saturation(img)
+        chroma = (top - img.min(-1))[..., None]
+        cast = temp * np.array([0.13, 0.03, -0.13], np.float32) * np.clip(0.2 + 2.5 * chroma, 0, 1)
+        if spare_neutrals:
+            cast = cast * np.clip((saturation[..., None] - NEUTRAL_SATURATION) / NEUTRAL_SATURATION, 0, 1)
+        img = img + cast
     if sat:
         grey = (img @ np.array(LUMA, np.float32))[..., None]
         img = grey + (img - grey) * (1 + (1.0 * sat if sat < 0 else 0.8 * sat))
@@ -801,14 +807,15 @@ def _keep_hue(img: np.ndarray) -> np.ndarray:
     return np.clip(img * scale[..., None], 0, 1).astype(np.float32)
 
 
-def render(scene: Scene, width: int, height: int, seed: int) -> np.ndarray:
-    """Render ``scene`` to a float32 RGB array in [0, 1] of shape (height, width, 3)."""
+def render(scene: Scene, width: int, height: int, seed: int, spare_neutrals: bool = False) -> np.ndarray:
+    """Render ``scene`` to a float32 RGB array in [0, 1] of shape (height, width, 3); with
+    ``spare_neutrals``, warm and cool casts leave neutral pixels (greys, black, white) alone."""
     canvas = Canvas(scene, width, height, random.Random(seed))
     draw = LAYOUT_DRAW.get(scene.kind)
     if draw is None:
         raise ValueError(f"unknown scene kind {scene.kind!r}")
     img = _weather(np.clip(draw(canvas), 0, 1).astype(np.float32), canvas)
-    return _keep_hue(_grade(np.clip(img, 0, 1).astype(np.float32), scene.all_grades()))
+    return _keep_hue(_grade(np.clip(img, 0, 1).astype(np.float32), scene.all_grades(), spare_neutrals))
 
 
 # --- captions --------------------------------------------------------------------------------
