@@ -454,6 +454,25 @@ def test_mood_evaluation_is_held_out_and_balanced(training_captions):
     assert all(p.hues or p.light or p.saturation or p.temperature or p.scene for p in ENGLISH + SPANISH)
 
 
+def test_the_mood_validation_set_is_held_out_from_training_and_from_the_evaluation(training_captions):
+    from training import mood_validation
+    from training.eval import SEEDS
+
+    prompts = mood_prompts(validation=True)
+    langs = [p.lang for p in prompts]
+    assert len(prompts) == 96 and langs.count("en") == 48 and langs.count("es") == langs.count("filler") == 24
+    normal = lambda text: world._strip_accents(text.lower()).replace(",", "")  # noqa: E731
+    texts = {normal(p.text) for p in prompts}
+    assert len(texts) == len(prompts)
+    assert not texts & {normal(c) for c in training_captions}
+    assert not texts & {normal(p.text) for p in mood_prompts()}  # none is an evaluation prompt
+    assert not set(mood_validation.SEEDS) & set(SEEDS)
+    for prompt in prompts:  # every check names what the world and the judge know
+        assert set(prompt.hues) <= set(V.COLOURS) and prompt.scene in (None, *world.FAMILIES), prompt
+        assert prompt.hues or prompt.light or prompt.saturation or prompt.temperature or prompt.scene, prompt
+    assert all(p.source in {q.text for q in mood_validation.ENGLISH} for p in prompts if p.lang == "filler")
+
+
 def test_latent_rgb_fit_recovers_a_linear_map():
     import torch
 

@@ -312,8 +312,9 @@ def contact_sheet(rendered, path: Path, per_row: int = 8, scale: int = 2) -> Non
     sheet.save(path)
 
 
-def parse_args(doc: str) -> argparse.Namespace:
-    """The command line both evaluations take; sets the two threads they are measured with."""
+def parse_args(doc: str, validation: bool = False) -> argparse.Namespace:
+    """The command line both evaluations take (the mood one also ``--validation``); sets the two
+    threads they are measured with."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--sheet", type=Path, default=None)
@@ -321,6 +322,9 @@ def parse_args(doc: str) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's own)")
     parser.add_argument("--guidance", type=float, default=None, help="guidance scale (default: the model's own)")
+    if validation:
+        parser.add_argument("--validation", action="store_true",
+                            help="score the validation set (training/mood_validation.py), the one to choose models on")
     torch.set_num_threads(2)
     return parser.parse_args()
 

@@ -1,6 +1,7 @@
 """Measure how well a model follows moods written the way people write them.
 
     python -m training.eval_moods [--model DIR] [--sheet docs/aura-tiny-moods.png] [--json FILE]
+    python -m training.eval_moods --validation [--model DIR]   # the set to choose models on (mood_validation)
 
 104 held-out prompts, written by hand (none of them, nor their phrasing, comes from the caption
 grammar; a test checks none is a training caption): 52 in English, 26 in Spanish and 26 English ones
@@ -135,14 +136,15 @@ SPANISH = [
 ]
 
 
-def filler_prompts(count: int = 26, seed: int = 2026) -> list[MoodPrompt]:
-    """The first ``count`` English prompts with two unknown words inserted at random places."""
+def filler_prompts(count: int = 26, seed: int = 2026, english: list[MoodPrompt] | None = None) -> list[MoodPrompt]:
+    """The first ``count`` English prompts (the evaluation's unless given) with two unknown words
+    inserted at random places."""
     from .train import distractor_words
 
     _, held_out = distractor_words(V.content_words("en") | V.content_words("es"))
     rng = random.Random(seed)
     out = []
-    for prompt in ENGLISH[:count]:
+    for prompt in (ENGLISH if english is None else english)[:count]:
         words = prompt.text.split()
         for _ in range(2):
             words.insert(rng.randint(0, len(words)), rng.choice(held_out))
@@ -151,7 +153,12 @@ def filler_prompts(count: int = 26, seed: int = 2026) -> list[MoodPrompt]:
     return out
 
 
-def mood_prompts() -> list[MoodPrompt]:
+def mood_prompts(validation: bool = False) -> list[MoodPrompt]:
+    """The evaluation's prompts, or with ``validation`` the validation set's (``mood_validation``)."""
+    if validation:
+        from . import mood_validation as MV
+
+        return MV.ENGLISH + MV.SPANISH + filler_prompts(len(MV.SPANISH), MV.FILLER_SEED, MV.ENGLISH)
     return ENGLISH + SPANISH + filler_prompts()
 
 
@@ -195,14 +202,19 @@ def score(rows: list[tuple[MoodPrompt, dict[str, int]]]) -> float:
 
 
 def evaluate(model_dir: Path = MODEL, sheet: Path | None = None, retrain_judge: bool = False,
-             steps: int | None = None, guidance: float | None = None) -> dict:
+             steps: int | None = None, guidance: float | None = None, validation: bool = False) -> dict:
+    """The mood evaluation's scores (with ``validation``, the validation set's, at its own seeds)."""
+    from . import mood_validation
+
+    seeds = mood_validation.SEEDS if validation else SEEDS
     pipe, steps, guidance, size = load_pipeline(model_dir, steps, guidance)
     judge = load_family_judge(retrain_judge)
     started = time.perf_counter()
     rows: list[tuple[MoodPrompt, dict[str, int]]] = []
     rendered = []
-    for prompt in mood_prompts():
-        images = generate(pipe, prompt.text, size, steps, guidance)
+    prompts = mood_prompts(validation)
+    for prompt in prompts:
+        images = generate(pipe, prompt.text, size, steps, guidance, seeds)
         rendered.append((prompt, images))
         for image, family in zip(images, judge_families(judge, images)):
             rows.append((prompt, checks(prompt, image, family)))
@@ -216,8 +228,9 @@ def evaluate(model_dir: Path = MODEL, sheet: Path | None = None, retrain_judge: 
             for c in prompt.hues:
                 per_colour.setdefault(c, []).append(res["hue"])
     results = {
+        "set": "validation" if validation else "evaluation",
         "prompts": len(rendered),
-        "images": len(rendered) * len(SEEDS),
+        "images": len(rendered) * len(seeds),
         "steps": steps,
         "guidance": guidance,
         "attributes": {a: float(np.mean(v)) for a, v in per_attr.items()},
@@ -234,7 +247,7 @@ def evaluate(model_dir: Path = MODEL, sheet: Path | None = None, retrain_judge: 
         "per_prompt": {p.text: round(float(np.mean([h for q, res in rows if q == p for h in res.values()] or [1])), 3)
                        for p, _ in rendered},
         "world_ceiling": world_ceiling(judge),
-        "prompt_ceiling": prompt_ceiling(judge),
+        "prompt_ceiling": prompt_ceiling(judge, [p for p in prompts if p.lang != "filler"]),
         "seconds": round(time.perf_counter() - started, 1),
     }
     results["spanish_gap"] = results["english"] - results["spanish"]
@@ -298,12 +311,12 @@ def scene_for(text: str) -> world.Scene | None:
                        style=style, place=place if place else (motif or None), city=city)
 
 
-def prompt_ceiling(judge: Judge | None, seeds: int = 4) -> dict:
-    """Each check of every evaluation prompt on the world's own renders of ``scene_for(prompt)``
-    (the scene family named by ``judge``, or without one the scene's own)."""
+def prompt_ceiling(judge: Judge | None, prompts: list[MoodPrompt] | None = None, seeds: int = 4) -> dict:
+    """Each check of every evaluation prompt (or of ``prompts``) on the world's own renders of
+    ``scene_for(prompt)`` (the scene family named by ``judge``, or without one the scene's own)."""
     per: dict[str, list[int]] = {}
     failing: dict[str, float] = {}
-    for prompt in ENGLISH + SPANISH:
+    for prompt in ENGLISH + SPANISH if prompts is None else prompts:
         scene = scene_for(prompt.text)
         hits = []
         for seed in range(seeds):
@@ -326,8 +339,8 @@ def targets_met(r: dict) -> bool:
 
 
 def main() -> None:
-    args = parse_args(__doc__)
-    r = evaluate(args.model, args.sheet, args.retrain_judge, args.steps, args.guidance)
+    args = parse_args(__doc__, validation=True)
+    r = evaluate(args.model, args.sheet, args.retrain_judge, args.steps, args.guidance, args.validation)
     print("the world's own renders of random scenes: " + ", ".join(f"{k} {v:.1%}" for k, v in r["world_ceiling"].items()))
     print("the world's own renders of these prompts (the ceiling): "
           + ", ".join(f"{k} {v:.1%}" for k, v in r["prompt_ceiling"]["attributes"].items()))
@@ -339,7 +352,7 @@ def main() -> None:
     print(f"English {r['english']:.1%}, Spanish {r['spanish']:.1%} (gap {r['spanish_gap'] * 100:+.1f} points, target ≤ 5)")
     print(f"filler words: {r['filler']:.1%} against {r['filler_clean_twins']:.1%} without them "
           f"(cost {r['filler_cost']:.1%}, target ≤ 5%)")
-    print(f"overall {r['overall']:.1%}; {r['prompts']} prompts × {len(SEEDS)} seeds, {r['steps']} steps, "
+    print(f"overall {r['overall']:.1%} on the {r['set']} set; {r['prompts']} prompts × {r['images'] // r['prompts']} seeds, {r['steps']} steps, "
           f"guidance {r['guidance']:g}, in {r['seconds']}s")
     if args.json:
         args.json.write_text(json.dumps(r, indent=2, ensure_ascii=False) + "\n")
