@@ -14,7 +14,7 @@ tokenizer → train the VAE (factor 8, 128 px) → encode the dataset to latents
 text encoder together (v objective on a zero-terminal-SNR schedule, 10% empty captions for
 classifier-free guidance, real unknown words inserted and words dropped, EMA weights) →
 ``save_pretrained`` a StableDiffusionPipeline plus ``aura.json`` (native sizes, defaults and
-live-preview factors for the engine). With ``tune_steps`` (none by default) that is the base model:
+live-preview factors for the engine). With ``tune_steps`` (4,000 in the shipped config) that is the base model:
 the tune stage loads it back as saved, trains the UNet and text encoder on at a low rate on fresh
 scenes, and saves the model again; ``--from-base`` runs that stage alone, to the same weights.
 
@@ -88,19 +88,19 @@ class Config:
     # with bf16 autocast, the UNet's 1.13× faster in channels-last (bf16 made it slower; it stays fp32).
     channels_last: bool = True
     vae_bf16: bool = True
-    # The tune stage: the finished model trained on at a low rate on fresh scenes, ``tune_styled`` of them
-    # a style with its own palette and a named colour the picture takes instead ("melancholic grey
-    # winter" drew the palette's navy). 0 steps, the default: the model is the UNet stage's. The runs
-    # tried (docs/models.md, "The tune stage") kept none: the shipped model has no tune.
-    tune_scenes: int = 12_000
-    tune_styled: float = 0.5
-    tune_steps: int = 0
-    tune_lr: float = 5e-5  # v4's UNet stage ended at 4e-5
+    # The tune stage: the finished base model (v4) trained on at a low rate on fresh scenes,
+    # ``tune_styled`` of them a style with its own palette and a named colour the picture takes instead
+    # ("melancholic grey"). The shipped v6 is v4 tuned 4,000 steps on 20,000 scenes of the world that
+    # spares neutrals the casts; tune_steps=0 gives v4 (docs/models.md, "aura-tiny v6").
+    tune_scenes: int = 20_000
+    tune_styled: float = 0.0
+    tune_steps: int = 4_000
+    tune_lr: float = 1e-4  # v4's UNet stage ended at 4e-5
     tune_warmup: int = 100
     # The tune's scenes from a world whose warm and cool casts spare neutral pixels, where a named grey
     # promises no temperature (v5's world, `world.render`): the base stages keep the world they were
     # trained on, so the whole command still reproduces their weights.
-    tune_spare_neutrals: bool = False
+    tune_spare_neutrals: bool = True
     checkpoint_every: int = 500  # steps between checkpoints, in every stage
 
 
