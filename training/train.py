@@ -159,11 +159,11 @@ def build_dataset(cfg: Config, workers: int) -> dict[str, dict]:
 DATA_SAMPLE_SCENES = 32
 
 
-def data_sample(cfg: Config, count: int = DATA_SAMPLE_SCENES) -> dict:
-    """The dataset's first ``count`` scenes as the card records them (a hash of their shapes and
-    captions, each picture's mean colour in 8-bit levels), so a test can tell whether today's world
-    still renders the data the shipped weights were trained on."""
-    rendered = [_render_one(job) for job in scene_jobs(cfg)[:count]]
+def data_sample(cfg: Config, count: int = DATA_SAMPLE_SCENES, tune: bool = False) -> dict:
+    """The dataset's (or with ``tune`` the tune stage's) first ``count`` scenes as the card records
+    them (a hash of their shapes and captions, each picture's mean colour in 8-bit levels), so a test
+    can tell whether today's world still renders the data the shipped weights were trained on."""
+    rendered = [_render_one(job) for job in (tune_jobs(cfg) if tune else scene_jobs(cfg))[:count]]
     words = json.dumps([[shape, captions] for shape, _, captions in rendered], ensure_ascii=False)
     return {
         "scenes": count,
@@ -323,6 +323,9 @@ OBJECTIVES = {
 
 
 # --- checkpoints: a folder per save, of safetensors shards, renamed into place when complete ------
+# Fields added to Config whose default is not what runs did before they existed: a checkpoint saved
+# before them reads as this, so a tune begun on v4's world does not resume on the spared one.
+UNSAVED_FIELDS = {"tune_spare_neutrals": False}
 STAGES = ("vae", "unet", "tune")
 
 
@@ -364,10 +367,13 @@ class Checkpoints:
                 tensors.update({key: handle.get_tensor(key) for key in handle.keys()})
         if state is None:
             raise SystemExit(f"checkpoint {self.path} has no run state; remove it")
-        # A field added to Config after the save reads as its default there: a run resumes after new
-        # options are added as long as they keep the old behaviour; any value that differs refuses.
-        if {**asdict(Config()), **state["config"]} != asdict(self.cfg):
-            raise SystemExit(f"checkpoint {self.path} was made with another config; remove it or pass the same one")
+        # A field added to Config after the save reads as what runs did before it existed (its default,
+        # or the old behaviour where the default is new: UNSAVED_FIELDS); any value that differs refuses.
+        saved = {**asdict(Config()), **UNSAVED_FIELDS, **state["config"]}
+        differ = sorted(k for k, v in asdict(self.cfg).items() if saved.get(k) != v)
+        if differ:
+            raise SystemExit(f"checkpoint {self.path} was made with another config ({', '.join(differ)}); "
+                             "remove it or pass the same one")
         return tensors, state
 
     def save(self, tensors: dict[str, torch.Tensor], state: dict) -> None:
@@ -898,6 +904,9 @@ def check_base(base: Path, cfg: Config, out: Path) -> None:
         raise SystemExit(f"--from-base {base}: its aura.json has no latent_rgb (a model older than the live previews)")
     if base.resolve() == out.resolve():
         raise SystemExit(f"--from-base and --out are the same folder ({out}): write the tuned model elsewhere")
+    if "tune" in card.get("training", {}):
+        raise SystemExit(f"--from-base {base} is already tuned (its card's training.tune); tune the base it was "
+                         f"made from ({card['training']['tune'].get('from')})")
     theirs = {**asdict(Config()), **card.get("training", {}).get("config", {})}
     differ = sorted(k for k, v in asdict(cfg).items() if not k.startswith("tune_") and theirs.get(k) != v)
     if differ:
@@ -988,6 +997,7 @@ def tune(cfg: Config, base: Path, out: Path, run: Run, here: bool, workers: int 
             "torch": torch.__version__,
             "wall_seconds": round(wall - run.carry_state["tune_started"], 1),
             "final_loss": round(loss, 5),
+            "data_sample": data_sample(cfg, tune=True),
         },
     }
     return save_model(out, vae, text_encoder, tokenizer, unet, training, card["latent_rgb"], cfg)
