@@ -234,11 +234,15 @@ def test_a_checkpoint_from_before_a_config_field_existed_resumes_at_its_default(
 
     from safetensors.torch import save_file
 
+    def save_older(config: dict) -> None:
+        shutil.rmtree(tmp_path / "0-vae-000002", ignore_errors=True)
+        (tmp_path / "0-vae-000002").mkdir()
+        save_file({"x": torch.ones(1)}, tmp_path / "0-vae-000002" / "shard-00.safetensors",
+                  metadata={"state": json.dumps({"stage": "vae", "step": 2, "config": config})})
+
     older = asdict(Config(**SMOKE))
     del older["vae_bf16"]  # as a save written before the field was added
-    (tmp_path / "0-vae-000002").mkdir()
-    save_file({"x": torch.ones(1)}, tmp_path / "0-vae-000002" / "shard-00.safetensors",
-              metadata={"state": json.dumps({"stage": "vae", "step": 2, "config": older})})
+    save_older(older)
     tensors, state = Checkpoints(tmp_path, Config(**SMOKE)).load()
     assert state["step"] == 2 and float(tensors["x"]) == 1.0
     with pytest.raises(SystemExit, match=r"another config \(vae_bf16\)"):
@@ -246,10 +250,7 @@ def test_a_checkpoint_from_before_a_config_field_existed_resumes_at_its_default(
     # A field whose default is newer than the field (the spared world) reads as the old behaviour: a tune
     # begun on v4's world does not resume on the spared one.
     del older["tune_spare_neutrals"]
-    shutil.rmtree(tmp_path / "0-vae-000002")
-    (tmp_path / "0-vae-000002").mkdir()
-    save_file({"x": torch.ones(1)}, tmp_path / "0-vae-000002" / "shard-00.safetensors",
-              metadata={"state": json.dumps({"stage": "vae", "step": 2, "config": older})})
+    save_older(older)
     assert Checkpoints(tmp_path, Config(**{**SMOKE, "tune_spare_neutrals": False})).load()[1]["step"] == 2
     with pytest.raises(SystemExit, match=r"another config \(tune_spare_neutrals\)"):
         Checkpoints(tmp_path, Config(**SMOKE)).load()
@@ -371,15 +372,12 @@ def test_the_world_still_renders_the_data_the_shipped_weights_were_trained_on():
     # data; its card records the dataset's first scenes. A change to the world (v5's was one) fails
     # here until a model trained on the new world ships.
     recorded = json.loads((SHIPPED / "aura.json").read_text(encoding="utf-8"))["training"]
-    today = data_sample(Config(**recorded["config"]), recorded["data_sample"]["scenes"])
-    assert today["captions_sha256"] == recorded["data_sample"]["captions_sha256"], "the world's scenes or captions changed"
-    drift = np.abs(np.array(today["mean_rgb"]) - np.array(recorded["data_sample"]["mean_rgb"])).max()
-    assert drift < 0.5, f"the world's pictures changed: mean colour moved {drift:.2f} levels"
-    # The tune stage's scenes too (v6 is tuned on the world that spares neutrals the casts).
-    tuned = data_sample(Config(**recorded["config"]), recorded["tune"]["data_sample"]["scenes"], tune=True)
-    assert tuned["captions_sha256"] == recorded["tune"]["data_sample"]["captions_sha256"], "the tune's scenes changed"
-    drift = np.abs(np.array(tuned["mean_rgb"]) - np.array(recorded["tune"]["data_sample"]["mean_rgb"])).max()
-    assert drift < 0.5, f"the tune's pictures changed: mean colour moved {drift:.2f} levels"
+    # The dataset's scenes, and the tune stage's (v6 is tuned on the world that spares neutrals the casts).
+    for name, sample, tune in (("dataset", recorded["data_sample"], False), ("tune", recorded["tune"]["data_sample"], True)):
+        today = data_sample(Config(**recorded["config"]), sample["scenes"], tune=tune)
+        assert today["captions_sha256"] == sample["captions_sha256"], f"the {name}'s scenes or captions changed"
+        drift = np.abs(np.array(today["mean_rgb"]) - np.array(sample["mean_rgb"])).max()
+        assert drift < 0.5, f"the {name}'s pictures changed: mean colour moved {drift:.2f} levels"
 
 
 def test_training_pictures_show_what_their_words_promise():

@@ -141,8 +141,7 @@ def sample_shown(rng: random.Random, width: int, height: int, styled: bool = Fal
 
 
 def _render_one(args):
-    index, seed, shape_key, captions_per_scene, *world_options = args  # a tune's: (styled, spare_neutrals)
-    styled, spare_neutrals = (*world_options, False, False)[:2]
+    index, seed, shape_key, captions_per_scene, styled, spare_neutrals = args
     rng = random.Random(seed * 1_000_003 + index)
     scene, pixels, _ = sample_shown(rng, *TRAIN_SIZES[shape_key], styled=styled, spare_neutrals=spare_neutrals)
     captions = [world.caption(scene, rng) for _ in range(captions_per_scene)]
@@ -172,12 +171,13 @@ def data_sample(cfg: Config, count: int = DATA_SAMPLE_SCENES, tune: bool = False
     }
 
 
-def scene_jobs(cfg: Config) -> list[tuple[int, int, str, int]]:
-    """Each scene's (index, seed, shape, captions): which shape every scene is rendered at."""
+def scene_jobs(cfg: Config) -> list[tuple[int, int, str, int, bool, bool]]:
+    """Each scene's (index, seed, shape, captions, styled, spare_neutrals): which shape every scene is
+    rendered at; the dataset's are drawn as ``world.sample_scene`` draws them, in v4's world."""
     rng = random.Random(cfg.seed)
     others = [key for key in TRAIN_SIZES if key != "1:1"]
     return [
-        (i, cfg.seed, "1:1" if rng.random() < SQUARE_SHARE else rng.choice(others), cfg.captions_per_scene)
+        (i, cfg.seed, "1:1" if rng.random() < SQUARE_SHARE else rng.choice(others), cfg.captions_per_scene, False, False)
         for i in range(cfg.scenes)
     ]
 
@@ -195,7 +195,7 @@ def tune_jobs(cfg: Config) -> list[tuple[int, int, str, int, bool, bool]]:
     ]
 
 
-def render_jobs(jobs: list[tuple[int, int, str, int]], workers: int) -> dict[str, dict]:
+def render_jobs(jobs: list[tuple[int, int, str, int, bool, bool]], workers: int) -> dict[str, dict]:
     with Pool(workers) as pool:
         rendered = pool.map(_render_one, jobs, chunksize=64)
     buckets: dict[str, dict] = {}
@@ -558,7 +558,7 @@ def vae_report(vae, seed: int, count: int = 64) -> dict[str, float]:
     absolute error of the reconstruction and of its colour averaged over 16 × 16 pixel cells (0..1).
     A VAE that loses a hue caps every model trained over it, so the run prints these and records them."""
     # Rendered as the dataset is, from a seed whose scenes the dataset's seed never draws.
-    pixels = np.stack([_render_one((i, seed + 999_331, "1:1", 0))[1] for i in range(count)])
+    pixels = np.stack([_render_one((i, seed + 999_331, "1:1", 0, False, False))[1] for i in range(count)])
     x = to_tensor(pixels).to(next(vae.parameters()).device)
     y = torch.cat([vae.decode(vae.encode(x[i : i + 16]).latent_dist.mean).sample.clamp(-1, 1)
                    for i in range(0, count, 16)])

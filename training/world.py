@@ -747,10 +747,10 @@ def _grade(img: np.ndarray, grades: tuple[str, ...], spare_neutrals: bool = Fals
         # (the shipped base stages were trained on this one). Sparing neutrals, pixels under the checks'
         # neutral line take none, the cast ramping in up to twice that saturation: a fifth of it turned
         # dark greys blue (charcoal's saturation 0.13 -> 0.38 under "cool"; docs/models.md, "aura-tiny v5")
-        top, saturation = value_saturation(img)
-        chroma = (top - img.min(-1))[..., None]
+        chroma = (img.max(-1) - img.min(-1))[..., None]
         cast = temp * np.array([0.13, 0.03, -0.13], np.float32) * np.clip(0.2 + 2.5 * chroma, 0, 1)
         if spare_neutrals:
+            _, saturation = value_saturation(img)
             cast = cast * np.clip((saturation[..., None] - NEUTRAL_SATURATION) / NEUTRAL_SATURATION, 0, 1)
         img = img + cast
     if sat:
